@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs every swarm test on this machine and ends with "N passed, N failed".
+#
+#   1. installs missing Debian packages (scripts/deps.sh, as root)
+#   2. release-style build (warnings are errors) + unit tests
+#   3. AddressSanitizer + UndefinedBehaviorSanitizer build + unit tests
+#   4. libFuzzer build (clang) + a bounded run of each fuzz target over its
+#      seed corpus in tests/fuzz/corpus/<target>/
+#
+# Environment: FUZZ_SECONDS (default 30) per fuzz target; JOBS (default nproc).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+JOBS=${JOBS:-$(nproc)}
+
+passed=0
+failed=0
+failures=()
+
+step() { printf '\n=== %s ===\n' "$*"; }
+ok() { passed=$((passed + 1)); }
+ko() { failed=$((failed + 1)); failures+=("$1"); echo "FAILED: $1"; }
+
+bash scripts/deps.sh || { echo "deps: install failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# configure DIR [meson options...]: (re)configures DIR from scratch when its
+# options changed, otherwise reuses it for incremental builds.
+configure() {
+	local dir=$1; shift
+	local stamp="$dir/.swarm-options"
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$*" ] && [ -f "$dir/build.ninja" ]; then
+		return 0
+	fi
+	rm -rf "$dir"
+	meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+	echo "$*" >"$stamp"
+}
+
+# unit_run NAME DIR: runs the unit suite of DIR and adds its counts.
+unit_run() {
+	local name=$1 dir=$2 log
+	log=$(mktemp)
+	meson test -C "$dir" --suite unit --num-processes "$JOBS" --print-errorlogs \
+		--timeout-multiplier 4 2>&1 | tee "$log"
+	local okn failn
+	okn=$(awk '/^Ok:/ {print $2}' "$log")
+	failn=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {s += $NF} END {print s + 0}' "$log")
+	rm -f "$log"
+	if [ -z "$okn" ]; then
+		ko "$name: no test summary"
+		return
+	fi
+	passed=$((passed + okn))
+	if [ "$failn" -gt 0 ]; then
+		failed=$((failed + failn))
+		failures+=("$name: $failn unit test(s)")
+	fi
+}
+
+step "build (gcc, -Werror)"
+if configure build -Dfuzz=false && ninja -C build >build.log 2>&1; then
+	ok
+	step "unit tests"
+	unit_run "unit" build
+else
+	cat build.log; ko "build"
+fi
+
+step "build (ASan + UBSan)"
+if configure build-san -Db_sanitize=address,undefined -Db_lundef=false -Dperf=false \
+	-Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all &&
+	ninja -C build-san >build-san.log 2>&1; then
+	ok
+	step "unit tests under ASan + UBSan"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		unit_run "sanitizers" build-san
+else
+	cat build-san.log; ko "sanitizer build"
+fi
+
+step "build (clang, libFuzzer)"
+if CC=clang CXX=clang++ configure build-fuzz -Dfuzz=true -Dperf=false -Dtests=true &&
+	ninja -C build-fuzz >build-fuzz.log 2>&1; then
+	ok
+	for exe in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$exe" ] || continue
+		target=$(basename "$exe"); target=${target#fuzz_}
+		seeds="$ROOT/tests/fuzz/corpus/$target"
+		work=$(mktemp -d)
+		step "fuzz $target for ${FUZZ_SECONDS}s"
+		if "$exe" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+			"$work" "$seeds" >"build-fuzz/fuzz-$target.log" 2>&1; then
+			tail -n 12 "build-fuzz/fuzz-$target.log"
+			ok
+		else
+			tail -n 60 "build-fuzz/fuzz-$target.log"
+			ko "fuzz $target"
+		fi
+		rm -rf "$work"
+	done
+else
+	cat build-fuzz.log; ko "fuzz build"
+fi
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,413 @@
+/*
+ * trk_entries.c - registrations: register, unregister, whereis, expire.
+ *
+ * Each partition keeps its entries in a liburcu cds_lfht keyed by the
+ * 64-bit name hash (the table uses the low bits for buckets and the bit
+ * reversal as its list order). Names whose hashes collide are duplicates in
+ * the table and are told apart by comparing the bytes.
+ *
+ * Readers never see a torn entry because entries are immutable once
+ * published, with one exception: lease_expiry, a single aligned 64-bit word
+ * the owner may overwrite to refresh a lease. Any other change (endpoint,
+ * metadata, owner node, flags) builds a new entry and swaps it in with
+ * cds_lfht_replace at the same position; the old one is retired and freed
+ * after a grace period. A reader holding the old pointer keeps a coherent,
+ * if slightly stale, view until its next quiescent state.
+ *
+ * Expired entries are invisible from the instant their lease runs out
+ * (lookups compare with the caller's `now`); they are unlinked later by
+ * trk_expire, or on the spot when a write touches the same name.
+ *
+ * The number of names sharing one 64-bit hash in a partition is capped
+ * (TRK_HASH_DUP_MAX) so that a crafted set of colliding names cannot build
+ * long chains, and so that listings can always keep equal hashes on one page.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "trk_internal.h"
+
+/* The match key; `dups` counts live nodes that had the same hash. */
+struct name_match {
+	const void *name;
+	size_t len;
+	unsigned int dups;
+};
+
+/* cds_lfht calls this only for non-removed nodes with exactly our hash. */
+static int
+match_name(struct cds_lfht_node *node, const void *arg)
+{
+	const struct trk_entry *e = caa_container_of(node, struct trk_entry, node);
+	struct name_match *m = (struct name_match *)arg;
+
+	m->dups++;
+	return e->name_len == m->len && memcmp(e->data, m->name, m->len) == 0;
+}
+
+/* Any thread, online. The entry of k (live or not), or NULL. */
+static struct trk_entry *
+names_lookup(struct trk_part *p, const struct trk_key *k,
+		struct cds_lfht_iter *it, unsigned int *dups)
+{
+	struct name_match m = { .name = k->name, .len = k->len };
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(p->names, k->hash, match_name, &m, it);
+	node = cds_lfht_iter_get_node(it);
+	if (dups)
+		*dups = m.dups;
+	return node ? caa_container_of(node, struct trk_entry, node) : NULL;
+}
+
+struct trk_entry *
+trk_names_find(struct trk_part *p, const struct trk_key *k,
+		struct cds_lfht_iter *it, unsigned int *dups)
+{
+	return names_lookup(p, k, it, dups);
+}
+
+static bool
+endpoint_valid(const struct trk_endpoint *ep)
+{
+	static const uint8_t zero[16];
+
+	if (ep->reserved != 0)
+		return false;
+	if (ep->family == TRK_EP_NONE)
+		return ep->port == 0 && memcmp(ep->addr, zero, 16) == 0;
+	if (ep->port == 0)
+		return false;
+	if (ep->family == TRK_INET6)
+		return true;
+	/* IPv4 keeps the unused bytes zero so equal endpoints compare equal */
+	return ep->family == TRK_INET4 && memcmp(ep->addr + 4, zero, 12) == 0;
+}
+
+static bool
+reg_valid(const struct trk_reg *r)
+{
+	return r != NULL && trk_key_valid(&r->key) &&
+		r->meta_len <= TRK_META_MAX &&
+		(r->meta_len == 0 || r->meta != NULL) &&
+		(r->flags & ~(uint32_t)TRK_F_MANAGED) == 0 &&
+		endpoint_valid(&r->ep);
+}
+
+static uint64_t
+lease_of(const struct trk_reg *r, uint64_t now)
+{
+	if (r->ttl_ms == 0)
+		return 0;
+	return r->ttl_ms > UINT64_MAX - now ? UINT64_MAX : now + r->ttl_ms;
+}
+
+/* A new, unpublished entry carrying r's content. */
+static struct trk_entry *
+entry_new(const struct trk_reg *r, const struct trk_version *v)
+{
+	struct trk_entry *e = malloc(sizeof(*e) + r->key.len + r->meta_len);
+
+	if (e == NULL)
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->hash = r->key.hash;
+	e->handle = r->handle;
+	e->version = *v;
+	e->ep = r->ep;
+	e->owner = r->owner;
+	e->flags = (uint8_t)r->flags;
+	e->name_len = (uint8_t)r->key.len;
+	e->meta_len = (uint8_t)r->meta_len;
+	e->heap_idx = TRK_NO_HEAP;
+	memcpy(e->data, r->key.name, r->key.len);
+	if (r->meta_len)
+		memcpy(e->data + r->key.len, r->meta, r->meta_len);
+	return e;
+}
+
+static bool
+same_content(const struct trk_entry *e, const struct trk_reg *r)
+{
+	return memcmp(&e->ep, &r->ep, sizeof(e->ep)) == 0 &&
+		e->owner == r->owner && e->flags == r->flags &&
+		e->meta_len == r->meta_len &&
+		memcmp(trk_entry_meta(e), r->meta ? r->meta : "", r->meta_len) == 0;
+}
+
+/* Owner. Set e's lease to exp, keeping the heap in step (room reserved). */
+static void
+lease_set(struct trk_part *p, struct trk_entry *e, uint64_t exp)
+{
+	uint64_t old = e->lease_expiry;
+
+	if (exp == old)
+		return;
+	CMM_STORE_SHARED(e->lease_expiry, exp);
+	if (exp == 0) {
+		trk_heap_remove(&p->heap, e);
+		TRK_COUNT_ADD(p, nleased, -1);
+	} else if (old == 0) {
+		trk_heap_push(&p->heap, e);
+		TRK_COUNT_ADD(p, nleased, 1);
+	} else {
+		trk_heap_fix(&p->heap, e, old);
+	}
+}
+
+int
+trk_entry_remove(struct trk_part *p, struct trk_entry *e,
+		enum trk_change_kind kind)
+{
+	struct trk_version v;
+
+	if (!trk_chq_room(&p->chq, 1u + e->ngroups)) {
+		TRK_COUNT_ADD(p, busy, 1);
+		return TRK_BUSY;
+	}
+	trk_groups_leave_all(p, e, true);
+	v = trk_clock_tick(p);
+	if (cds_lfht_del(p->names, &e->node) != 0)
+		abort();	/* single writer: only a broken invariant gets here */
+	if (e->heap_idx != TRK_NO_HEAP) {
+		trk_heap_remove(&p->heap, e);
+		TRK_COUNT_ADD(p, nleased, -1);
+	}
+	TRK_COUNT_ADD(p, nentries, -1);
+	if (kind == TRK_CH_EXPIRE)
+		TRK_COUNT_ADD(p, expired, 1);
+	else
+		TRK_COUNT_ADD(p, unregisters, 1);
+	trk_chq_push(&p->chq, kind, e, &v, NULL);
+	trk_retire(p, e);
+	return TRK_OK;
+}
+
+static int
+insert_new(struct trk_part *p, const struct trk_reg *r, uint64_t now,
+		unsigned int dups, const struct trk_entry **out)
+{
+	uint64_t exp = lease_of(r, now);
+	struct trk_version v;
+	struct trk_entry *e;
+
+	if (p->cap && p->nentries >= p->cap) {
+		TRK_COUNT_ADD(p, full, 1);
+		return TRK_FULL;
+	}
+	if (dups >= TRK_HASH_DUP_MAX)
+		return TRK_COLLISION;
+	if (!trk_chq_room(&p->chq, 1)) {
+		TRK_COUNT_ADD(p, busy, 1);
+		return TRK_BUSY;
+	}
+	if (exp && trk_heap_reserve(&p->heap) != TRK_OK)
+		return TRK_NOMEM;
+	v = trk_clock_tick(p);
+	e = entry_new(r, &v);
+	if (e == NULL)
+		return TRK_NOMEM;
+	lease_set(p, e, exp);
+	cds_lfht_add(p->names, e->hash, &e->node);
+	TRK_COUNT_ADD(p, nentries, 1);
+	TRK_COUNT_ADD(p, registers, 1);
+	trk_chq_push(&p->chq, TRK_CH_REGISTER, e, &v, NULL);
+	if (out)
+		*out = e;
+	return TRK_OK;
+}
+
+/* Same name, same handle: extend the lease, replace content if it moved. */
+static int
+refresh(struct trk_part *p, struct trk_entry *e, struct cds_lfht_iter *it,
+		const struct trk_reg *r, uint64_t now, const struct trk_entry **out)
+{
+	struct name_match m = { .name = r->key.name, .len = r->key.len };
+	uint64_t exp = lease_of(r, now);
+	struct trk_version v;
+	struct trk_entry *n;
+
+	if (exp && e->heap_idx == TRK_NO_HEAP &&
+			trk_heap_reserve(&p->heap) != TRK_OK)
+		return TRK_NOMEM;
+	if (same_content(e, r)) {
+		lease_set(p, e, exp);
+		if (out)
+			*out = e;
+		return TRK_OK;
+	}
+	if (!trk_chq_room(&p->chq, 1)) {
+		TRK_COUNT_ADD(p, busy, 1);
+		return TRK_BUSY;
+	}
+	v = trk_clock_tick(p);
+	n = entry_new(r, &v);
+	if (n == NULL)
+		return TRK_NOMEM;
+	/* n inherits e's owner-side state before anyone can see it */
+	n->managed_state = e->managed_state;
+	n->lease_expiry = e->lease_expiry;
+	trk_heap_replace(&p->heap, e, n);
+	lease_set(p, n, exp);
+	trk_groups_follow(e, n);
+	if (cds_lfht_replace(p->names, it, n->hash, match_name, &m, &n->node))
+		abort();	/* single writer: e cannot have gone */
+	TRK_COUNT_ADD(p, updates, 1);
+	trk_chq_push(&p->chq, TRK_CH_REGISTER, n, &v, NULL);
+	trk_retire(p, e);
+	if (out)
+		*out = n;
+	return TRK_OK;
+}
+
+/* Owner. The entry of k if live; an expired one is reclaimed on the way. */
+static int
+find_live(struct trk_part *p, const struct trk_key *k, uint64_t now,
+		struct cds_lfht_iter *it, unsigned int *dups,
+		struct trk_entry **out)
+{
+	struct trk_entry *e = names_lookup(p, k, it, dups);
+	int rc;
+
+	if (e != NULL && !trk_entry_live(e, now)) {
+		rc = trk_entry_remove(p, e, TRK_CH_EXPIRE);
+		if (rc != TRK_OK)
+			return rc;
+		e = names_lookup(p, k, it, dups);
+	}
+	*out = e;
+	return TRK_OK;
+}
+
+int
+trk_register(struct trk *t, const struct trk_reg *req, uint64_t now,
+		const struct trk_entry **out)
+{
+	struct cds_lfht_iter it;
+	struct trk_entry *e;
+	struct trk_part *p;
+	unsigned int dups;
+	int rc;
+
+	if (!reg_valid(req))
+		return TRK_INVALID;
+	p = trk_part_get(t, req->key.hash);
+	rc = find_live(p, &req->key, now, &it, &dups, &e);
+	if (rc != TRK_OK)
+		return rc;
+	if (e == NULL)
+		return insert_new(p, req, now, dups, out);
+	if (e->handle != req->handle) {
+		if (out)
+			*out = e;
+		return TRK_EXISTS;
+	}
+	return refresh(p, e, &it, req, now, out);
+}
+
+int
+trk_whereis_or_register(struct trk *t, const struct trk_reg *req,
+		uint64_t now, const struct trk_entry **out)
+{
+	const struct trk_entry *e;
+
+	if (!reg_valid(req))
+		return TRK_INVALID;
+	e = trk_whereis(t, &req->key, now);
+	if (e != NULL) {
+		if (out)
+			*out = e;
+		return TRK_EXISTS;
+	}
+	return trk_register(t, req, now, out);
+}
+
+int
+trk_unregister(struct trk *t, const struct trk_key *key, bool check_handle,
+		uint64_t handle, uint64_t now)
+{
+	struct cds_lfht_iter it;
+	struct trk_entry *e;
+	struct trk_part *p;
+	int rc;
+
+	if (!trk_key_valid(key))
+		return TRK_INVALID;
+	p = trk_part_get(t, key->hash);
+	rc = find_live(p, key, now, &it, NULL, &e);
+	if (rc != TRK_OK)
+		return rc;
+	if (e == NULL || (check_handle && e->handle != handle))
+		return TRK_NOT_FOUND;
+	return trk_entry_remove(p, e, TRK_CH_UNREGISTER);
+}
+
+size_t
+trk_expire(struct trk *t, uint32_t part, uint64_t now, size_t budget)
+{
+	struct trk_entry *e;
+	struct trk_part *p;
+	size_t n = 0;
+
+	if (part >= t->nparts)
+		return 0;
+	p = &t->part[part];
+	while (n < budget && (e = trk_heap_min(&p->heap)) != NULL &&
+			e->lease_expiry <= now) {
+		if (trk_entry_remove(p, e, TRK_CH_EXPIRE) != TRK_OK)
+			break;
+		n++;
+	}
+	trk_retire_flush(p);
+	return n;
+}
+
+void
+trk_flush(struct trk *t, uint32_t part)
+{
+	if (part < t->nparts)
+		trk_retire_flush(&t->part[part]);
+}
+
+const struct trk_entry *
+trk_whereis(const struct trk *t, const struct trk_key *key, uint64_t now)
+{
+	struct cds_lfht_iter it;
+	struct trk_entry *e;
+
+	if (!trk_key_valid(key))
+		return NULL;
+	e = names_lookup(trk_part_get(t, key->hash), key, &it, NULL);
+	return e != NULL && trk_entry_live(e, now) ? e : NULL;
+}
+
+void
+trk_entry_copy(const struct trk_entry *e, struct trk_record *out)
+{
+	out->hash = e->hash;
+	out->handle = e->handle;
+	out->version = e->version;
+	out->lease_expiry = trk_entry_lease(e);
+	out->ep = e->ep;
+	out->owner = e->owner;
+	out->flags = e->flags;
+	out->name_len = e->name_len;
+	out->meta_len = e->meta_len;
+	memcpy(out->name, trk_entry_name(e), e->name_len);
+	memcpy(out->meta, trk_entry_meta(e), e->meta_len);
+}
+
+int
+trk_whereis_copy(const struct trk *t, const struct trk_key *key,
+		uint64_t now, struct trk_record *out)
+{
+	const struct trk_entry *e;
+
+	if (!trk_key_valid(key) || out == NULL)
+		return TRK_INVALID;
+	e = trk_whereis(t, key, now);
+	if (e == NULL)
+		return TRK_NOT_FOUND;
+	trk_entry_copy(e, out);
+	return TRK_OK;
+}

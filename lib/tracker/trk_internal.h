@@ -1,0 +1,196 @@
+/*
+ * trk_internal.h - shared internals of lib/tracker (not installed).
+ *
+ * A tracker is an array of partitions. Everything inside a partition is
+ * written by that partition's owner thread only; the fields that readers
+ * reach (the three hash tables and what hangs off them) are published with
+ * RCU, the rest (lease heap, change queue, retire batch, counters) is
+ * private to the owner, except that counters are read racily by trk_stats.
+ */
+#ifndef SWARM_TRK_INTERNAL_H
+#define SWARM_TRK_INTERNAL_H
+
+#include <urcu/list.h>
+#include <urcu/rculist.h>
+
+#include "tracker.h"
+
+#define TRK_RETIRE_BATCH	64
+#define TRK_NO_HEAP		UINT32_MAX
+
+/* Pointers waiting for a grace period; one rcu_head for the whole batch. */
+struct trk_retire {
+	struct rcu_head head;
+	uint32_t n;
+	void *ptr[TRK_RETIRE_BATCH];
+};
+
+/* Binary min-heap of leased entries by lease_expiry (trk_lease.c). */
+struct trk_heap {
+	struct trk_entry **v;
+	uint32_t len;
+	uint32_t cap;
+};
+
+/* Bounded FIFO of changes (trk_changes.c). cap 0 = switched off. */
+struct trk_chq {
+	struct trk_change *ring;
+	uint32_t cap;
+	uint32_t head;
+	uint32_t len;
+};
+
+/*
+ * A group as seen from one partition: the members of the group whose
+ * entries live in this partition, in join order (RCU list).
+ */
+struct trk_group {
+	struct cds_lfht_node node;	/* part->groups, hashed by group hash */
+	uint64_t hash;
+	struct cds_list_head members;	/* struct trk_member, ascending seq */
+	uint32_t nmembers;		/* owner-only */
+	uint8_t name_len;
+	uint8_t name[];
+};
+
+/* One (group, entry) membership, in the partition of the entry. */
+struct trk_member {
+	struct cds_list_head link;	/* group->members */
+	struct cds_lfht_node node;	/* part->members, hashed by seq */
+	uint64_t seq;			/* per-partition join sequence */
+	struct trk_group *group;
+	struct trk_entry *entry;	/* RCU pointer: follows copy on write */
+	struct trk_version version;
+};
+
+struct trk_part {
+	/* read by every thread */
+	struct cds_lfht *names;		/* struct trk_entry by name hash */
+	struct cds_lfht *groups;	/* struct trk_group by group hash */
+	struct cds_lfht *members;	/* struct trk_member by mixed seq */
+	/* owner-only state */
+	uint64_t clock;			/* Lamport clock of this partition */
+	uint64_t member_seq;
+	uint64_t cap;			/* entry limit; 0 = none */
+	uint32_t node_id;
+	struct trk_heap heap;
+	struct trk_chq chq;
+	struct trk_retire *retire;
+	/* counters: written by the owner, read racily */
+	uint64_t nentries;
+	uint64_t nleased;
+	uint64_t ngroups;
+	uint64_t nmembers;
+	uint64_t registers;
+	uint64_t updates;
+	uint64_t unregisters;
+	uint64_t expired;
+	uint64_t busy;
+	uint64_t full;
+	uint64_t cursor_fallbacks;	/* written by readers, atomically */
+} __attribute__((aligned(64)));
+
+struct trk {
+	uint32_t nparts;
+	uint32_t node_id;
+	struct trk_part part[];
+};
+
+/* Bump a counter owned by the partition's writer (racy readers). */
+#define TRK_COUNT_ADD(p, field, d) \
+	CMM_STORE_SHARED((p)->field, (p)->field + (d))
+
+static inline struct trk_part *
+trk_part_get(const struct trk *t, uint64_t hash)
+{
+	return (struct trk_part *)&t->part[ring_hash_partition(hash, t->nparts)];
+}
+
+static inline bool
+trk_key_valid(const struct trk_key *k)
+{
+	return k != NULL && k->name != NULL && k->len >= 1 &&
+		k->len <= TRK_NAME_MAX;
+}
+
+/* A stored entry is live at now unless its lease ran out. */
+static inline bool
+trk_entry_live(const struct trk_entry *e, uint64_t now)
+{
+	uint64_t exp = trk_entry_lease(e);
+
+	return exp == 0 || now < exp;
+}
+
+/* Bit-reversed hash: the order cds_lfht iterates in (split order). */
+static inline uint64_t
+trk_split_key(uint64_t h)
+{
+	h = ((h >> 1) & 0x5555555555555555ULL) | ((h & 0x5555555555555555ULL) << 1);
+	h = ((h >> 2) & 0x3333333333333333ULL) | ((h & 0x3333333333333333ULL) << 2);
+	h = ((h >> 4) & 0x0f0f0f0f0f0f0f0fULL) | ((h & 0x0f0f0f0f0f0f0f0fULL) << 4);
+	return __builtin_bswap64(h);
+}
+
+/* trk_clock.c: versions from the partition's Lamport clock. */
+struct trk_version trk_clock_tick(struct trk_part *p);
+
+/* trk_retire.c: free ptr after a grace period (owner, online). */
+void trk_retire(struct trk_part *p, void *ptr);
+void trk_retire_flush(struct trk_part *p);
+
+/* trk_lease.c: the lease heap (owner only). */
+int trk_heap_reserve(struct trk_heap *h);
+void trk_heap_push(struct trk_heap *h, struct trk_entry *e);
+void trk_heap_remove(struct trk_heap *h, struct trk_entry *e);
+void trk_heap_fix(struct trk_heap *h, struct trk_entry *e, uint64_t old_key);
+void trk_heap_replace(struct trk_heap *h, struct trk_entry *old,
+		struct trk_entry *e);
+struct trk_entry *trk_heap_min(const struct trk_heap *h);
+void trk_heap_fini(struct trk_heap *h);
+
+/* trk_changes.c: the change queue (owner only). */
+int trk_chq_init(struct trk_chq *q, uint32_t cap);
+void trk_chq_fini(struct trk_chq *q);
+bool trk_chq_room(const struct trk_chq *q, uint32_t need);
+void trk_chq_push(struct trk_chq *q, enum trk_change_kind kind,
+		const struct trk_entry *e, const struct trk_version *v,
+		const struct trk_group *g);
+size_t trk_chq_drain(struct trk_chq *q, struct trk_change *out, size_t max);
+
+/* trk_entries.c: owner-side lookup and removal. */
+struct trk_entry *trk_names_find(struct trk_part *p, const struct trk_key *k,
+		struct cds_lfht_iter *it, unsigned int *dups);
+int trk_entry_remove(struct trk_part *p, struct trk_entry *e,
+		enum trk_change_kind kind);
+
+/* trk_groups.c: what the entry code needs from groups. */
+void trk_groups_leave_all(struct trk_part *p, struct trk_entry *e,
+		bool record);
+void trk_groups_follow(struct trk_entry *old, struct trk_entry *e);
+int trk_groups_init(struct trk_part *p, unsigned long size);
+
+/* trk_cursor.c: cursor layout shared by both listings. */
+enum trk_cursor_kind {
+	TRK_CUR_NAMES = 1,
+	TRK_CUR_MEMBERS = 2,
+};
+
+#define TRK_CURSOR_ANCHORS 3
+
+struct trk_cursor_state {
+	bool done;
+	uint32_t part;
+	uint32_t nanchors;
+	/* most recent first; one spare so a page can drop its last group */
+	uint64_t anchor[TRK_CURSOR_ANCHORS + 1];
+};
+
+int trk_cursor_load(const struct trk *t, const struct trk_cursor *c,
+		enum trk_cursor_kind kind, struct trk_cursor_state *s);
+void trk_cursor_store(struct trk_cursor *c, enum trk_cursor_kind kind,
+		const struct trk_cursor_state *s);
+void trk_cursor_push_anchor(struct trk_cursor_state *s, uint64_t a);
+void trk_cursor_next_part(struct trk_cursor_state *s, uint32_t nparts);
+
+#endif /* SWARM_TRK_INTERNAL_H */

@@ -1,0 +1,72 @@
+/*
+ * exec.h - execute decoded client requests against the tracker.
+ *
+ * The glue between lib/proto and lib/tracker: one request datagram in, its
+ * reply datagrams out. It holds no state of its own and does no I/O, so
+ * swarmd's worker lcores, the in-process pipeline and the tests all run
+ * the same request path. Every op of a datagram is answered exactly once;
+ * a datagram whose header or framing is broken executes nothing and gets
+ * one datagram-level answer (or none, when it is not ours to answer).
+ *
+ * Threading: the caller is a registered liburcu QSBR thread, online, and
+ * stays so for the whole call (replies are encoded straight from entries).
+ * Writes (REGISTER, WHEREIS_OR_REGISTER, UNREGISTER, JOIN, LEAVE) go to
+ * the tracker as they are: the caller must be the owner thread of every
+ * written name's partition (the data plane steers or forwards ops to make
+ * that true; exec_op_partition() tells which partition an op writes).
+ */
+#ifndef SWARM_EXEC_H
+#define SWARM_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+#include "tracker.h"
+
+/* Most reply datagrams one request can produce (pages stop when full). */
+#define EXEC_MAX_REPLIES 16
+
+/* What the node says about itself in STATUS replies. */
+struct exec_node {
+	uint32_t node_id;
+	const char *name;		/* 1..255 bytes */
+	uint64_t start_ms;		/* `now` when the node started */
+};
+
+/* Reply datagrams for one request, and what they said. */
+struct exec_out {
+	uint8_t dgram[EXEC_MAX_REPLIES][PROTO_MAX_DGRAM];
+	size_t len[EXEC_MAX_REPLIES];
+	size_t n;			/* datagrams written */
+	uint32_t status[16];		/* reply ops by proto status */
+	uint32_t ops;			/* request ops answered */
+	uint32_t unanswered;		/* ops left without an answer: always 0
+					 * unless the reply budget is broken */
+};
+
+/* Outcome of exec_datagram(). */
+enum exec_result {
+	EXEC_ANSWERED = 0,		/* out holds >= 1 reply datagram */
+	EXEC_DROPPED = -1,		/* not ours to answer: send nothing */
+};
+
+/*
+ * Execute one request datagram at time now (ms) and write its replies into
+ * out (which is reset first). Registered QSBR thread, online; owner of the
+ * partitions it writes.
+ */
+int exec_datagram(struct trk *t, const struct exec_node *node,
+		const void *req, size_t len, uint64_t now, struct exec_out *out);
+
+/* Protocol status for a tracker status. Pure. */
+uint8_t exec_status_of(int trk_status);
+
+/*
+ * Partition a decoded op writes, or -1 for ops that only read. Pure; used
+ * by the data plane to steer writes to their owner.
+ */
+int exec_op_partition(const struct trk *t, const struct proto_op *op);
+
+#endif /* SWARM_EXEC_H */

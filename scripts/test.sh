@@ -84,7 +84,7 @@ if CC=clang CXX=clang++ configure build-fuzz -Dfuzz=true -Dperf=false -Dtests=tr
 	ninja -C build-fuzz >build-fuzz.log 2>&1; then
 	ok
 	for exe in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$exe" ] || continue
+		[ -f "$exe" ] && [ -x "$exe" ] || continue
 		target=$(basename "$exe"); target=${target#fuzz_}
 		seeds="$ROOT/tests/fuzz/corpus/$target"
 		work=$(mktemp -d)

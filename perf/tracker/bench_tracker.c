@@ -27,7 +27,7 @@
 
 #define NAME_LEN	12
 #define BURST		1024
-#define NKEYS		(1u << 16)
+#define NKEYS		(1u << 20)	/* random keys cycled through: more than the caches hold */
 
 struct cache {
 	struct trk *t;

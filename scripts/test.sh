@@ -3,8 +3,11 @@
 #
 #   1. installs missing Debian packages (scripts/deps.sh, as root)
 #   2. release-style build (warnings are errors) + unit tests
-#   3. AddressSanitizer + UndefinedBehaviorSanitizer build + unit tests
-#   4. libFuzzer build (clang) + a bounded run of each fuzz target over its
+#   3. integration tests: real swarmd on DPDK (net_af_packet on a veth) with
+#      swarmctl, swarm-storm and raw frames from a network namespace
+#   4. AddressSanitizer + UndefinedBehaviorSanitizer build + unit tests
+#   5. the integration tests again on the sanitizer build (leaks at exit)
+#   6. libFuzzer build (clang) + a bounded run of each fuzz target over its
 #      seed corpus in tests/fuzz/corpus/<target>/
 #
 # Environment: FUZZ_SECONDS (default 30) per fuzz target; JOBS (default nproc).
@@ -67,6 +70,31 @@ else
 	cat build.log; ko "build"
 fi
 
+# integration_run NAME DIR: real swarmd processes on DPDK in network
+# namespaces (tests/integration/run.sh); adds its counts.
+integration_run() {
+	local name=$1 dir=$2 log p f
+	log=$(mktemp)
+	bash tests/integration/run.sh "$dir" 2>&1 | tee "$log"
+	p=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1}' "$log" | tail -n 1)
+	f=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $3}' "$log" | tail -n 1)
+	rm -f "$log"
+	if [ -z "$p" ]; then
+		ko "$name: no summary"
+		return
+	fi
+	passed=$((passed + p))
+	if [ "$f" -gt 0 ]; then
+		failed=$((failed + f))
+		failures+=("$name: $f check(s)")
+	fi
+}
+
+if [ -x build/app/swarmd/swarmd ]; then
+	step "integration tests (swarmd on net_af_packet, clients in a netns)"
+	integration_run "integration" build
+fi
+
 step "build (ASan + UBSan)"
 if configure build-san -Db_sanitize=address,undefined -Db_lundef=false -Dperf=false \
 	-Dc_args=-fno-sanitize-recover=all -Dcpp_args=-fno-sanitize-recover=all &&
@@ -75,6 +103,10 @@ if configure build-san -Db_sanitize=address,undefined -Db_lundef=false -Dperf=fa
 	step "unit tests under ASan + UBSan"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		unit_run "sanitizers" build-san
+	if [ -x build-san/app/swarmd/swarmd ]; then
+		step "integration tests on the sanitizer build"
+		ASAN_OPTIONS=detect_leaks=1 integration_run "integration-san" build-san
+	fi
 else
 	cat build-san.log; ko "sanitizer build"
 fi

@@ -439,9 +439,22 @@ answer_datagram(struct exec_ctx *c, const struct proto_req *req, int err)
 	return EXEC_ANSWERED;
 }
 
+/* Renumbers op to its reply index; false when the map does not cover it. */
+static bool
+map_index(const struct exec_opts *o, struct proto_op *op)
+{
+	if (o == NULL || o->index_map == NULL)
+		return true;
+	if (op->index >= o->index_map_len)
+		return false;
+	op->index = o->index_map[op->index];
+	return true;
+}
+
 int
-exec_datagram(struct trk *t, const struct exec_node *node, const void *req,
-		size_t len, uint64_t now, struct exec_out *out)
+exec_datagram_opts(struct trk *t, const struct exec_node *node,
+		const void *req, size_t len, uint64_t now,
+		const struct exec_opts *o, struct exec_out *out)
 {
 	struct exec_ctx c = { .t = t, .node = node, .now = now, .out = out };
 	struct proto_req r;
@@ -458,13 +471,22 @@ exec_datagram(struct trk *t, const struct exec_node *node, const void *req,
 	c.req_id = r.req_id;
 	reply_open(&c);
 	while ((rc = proto_req_next_op(&r, &op)) != PROTO_END) {
-		if (rc == 0)
-			dispatch(&c, &op);
-		else
+		if (!map_index(o, &op))
+			reply_status(&c, &op, PROTO_ST_INTERNAL);
+		else if (rc != 0)
 			reply_bad_field(&c, &op, rc);
+		else if (o == NULL || o->take == NULL || o->take(&op, o->arg))
+			dispatch(&c, &op);
 	}
 	reply_close(&c);
 	return EXEC_ANSWERED;
+}
+
+int
+exec_datagram(struct trk *t, const struct exec_node *node, const void *req,
+		size_t len, uint64_t now, struct exec_out *out)
+{
+	return exec_datagram_opts(t, node, req, len, now, NULL, out);
 }
 
 int

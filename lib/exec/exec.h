@@ -60,6 +60,37 @@ enum exec_result {
 int exec_datagram(struct trk *t, const struct exec_node *node,
 		const void *req, size_t len, uint64_t now, struct exec_out *out);
 
+/*
+ * Options for exec_datagram_opts(), used by a data plane that splits a
+ * request between worker lcores: the receiving worker runs the ops it may
+ * run and forwards the others (re-encoded as a smaller request datagram)
+ * to their partition's owner, which answers them under their original
+ * indexes. Replies of both workers carry the client's request id; the
+ * protocol lets a client collect one request's answers from several
+ * datagrams.
+ */
+struct exec_opts {
+	/* Reply index of op i is index_map[i] (NULL: i itself). */
+	const uint16_t *index_map;
+	size_t index_map_len;
+	/*
+	 * Asked for each well-formed op before it runs; false skips it, and
+	 * the caller must see to its answer. NULL: every op runs.
+	 */
+	bool (*take)(const struct proto_op *op, void *arg);
+	void *arg;
+};
+
+/*
+ * exec_datagram() with options; o may be NULL. An op whose index has no
+ * entry in the map is answered `internal` under its own index (it cannot
+ * happen with a map built by the forwarder, which covers every op).
+ * out->n may be 0 when every op was skipped.
+ */
+int exec_datagram_opts(struct trk *t, const struct exec_node *node,
+		const void *req, size_t len, uint64_t now,
+		const struct exec_opts *o, struct exec_out *out);
+
 /* Protocol status for a tracker status. Pure. */
 uint8_t exec_status_of(int trk_status);
 

@@ -1,0 +1,126 @@
+/*
+ * swd.h - swarmd's shared state: the port, the worker lcores, who owns
+ * which partition, and the per-lcore counters.
+ *
+ * Lcore roles: every lcore given to EAL with -l is a worker, the main lcore
+ * included (a 2-core gateway can then run one worker per core). Worker w
+ * polls rx/tx queue w of the port, and owns partitions p with p % W == w:
+ * it is their only writer. Any worker answers lookups from any partition
+ * under RCU. A request datagram's writes for partitions owned by another
+ * worker are re-encoded into a smaller request and handed to that worker
+ * over its forward ring (rte_ring, multi-producer / single-consumer); the
+ * owner answers them to the client directly under their original op
+ * indexes, which the protocol allows (replies of one request may arrive in
+ * several datagrams).
+ */
+#ifndef SWD_H
+#define SWD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "exec.h"
+#include "net.h"
+#include "swd_config.h"
+#include "tracker.h"
+
+#define SWD_MAX_WORKERS		RTE_MAX_LCORE
+#define SWD_MAX_BURST		64
+#define SWD_FWD_RING_SIZE	1024
+
+/* Counters of one worker lcore; written by it only, read by telemetry. */
+struct swd_stats {
+	uint64_t rx_pkts;
+	uint64_t tx_pkts;
+	uint64_t tx_dropped;		/* tx queue full */
+	uint64_t requests;		/* request datagrams executed here */
+	uint64_t replies;		/* reply datagrams sent */
+	uint64_t arp_replies;
+	uint64_t icmp_replies;
+	uint64_t drops[NET_DROP__MAX];
+	uint64_t proto_dropped;		/* not ours to answer (lib/exec) */
+	uint64_t multi_seg;		/* frames in several segments: dropped */
+	uint64_t op_status[16];		/* reply ops by protocol status */
+	uint64_t fwd_out;		/* sub-requests forwarded to owners */
+	uint64_t fwd_in;		/* sub-requests executed for others */
+	uint64_t fwd_ring_full;		/* forwards refused: answered overloaded */
+	uint64_t mbuf_alloc_failed;
+	uint64_t expired;		/* leases reclaimed */
+	uint64_t polls;
+	uint64_t idle_polls;		/* polls that found nothing */
+	uint64_t sleeps;
+} __rte_cache_aligned;
+
+/* Static configuration of the data plane, filled from swd_config. */
+struct swd_params {
+	uint16_t port_id;
+	struct net_if_cfg ifc;
+	uint32_t burst;
+	uint64_t tx_drain_us;
+	enum swd_idle_policy idle;
+	uint32_t idle_pause_polls;
+	uint32_t idle_sleep_us;
+	uint64_t lease_sweep_ms;
+	uint16_t rx_desc, tx_desc;
+	uint32_t mbufs;
+};
+
+struct swd_worker {
+	unsigned int lcore_id;
+	uint16_t queue;			/* rx/tx queue index == worker index */
+	uint16_t index;
+	struct rte_ring *fwd;		/* sub-requests for this worker */
+	struct exec_out *out;		/* reply scratch (large: heap) */
+	struct swd_fwd *fwd_state;	/* forwarding scratch (swd_fwd.c) */
+	struct swd_stats stats;
+};
+
+struct swd_ctx {
+	struct swd_params prm;
+	struct exec_node node;
+	struct trk *trk;
+	struct rte_mempool *pool;
+	struct rte_mempool *fwd_pool;	/* forwarded sub-requests */
+	uint32_t nworkers;
+	struct swd_worker *workers;	/* nworkers */
+	uint16_t part_owner[TRK_MAX_PARTS];	/* partition -> worker index */
+	uint64_t tsc_hz;
+	volatile bool quit;
+};
+
+extern struct swd_ctx swd;
+
+/* swd_port.c: mempool and port set-up, one rx/tx queue per worker. */
+int swd_port_init(struct swd_ctx *c);
+void swd_port_close(struct swd_ctx *c);
+
+/* swd_worker.c: the lcore loop (rte_eal_remote_launch entry point). */
+int swd_worker_main(void *arg);
+uint64_t swd_now_ms(const struct swd_ctx *c);
+
+/* swd_fwd.c: splitting a request between workers. */
+struct swd_fwd;
+int swd_fwd_init(struct swd_ctx *c);
+void swd_fwd_free(struct swd_ctx *c);
+/* Executes a request on worker w, forwarding foreign writes. */
+void swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
+		struct rte_mbuf *m, const uint8_t *req, size_t len,
+		uint64_t now);
+/* Executes up to a burst of sub-requests other workers sent to w. */
+uint16_t swd_fwd_serve(struct swd_worker *w, uint64_t now);
+
+/* swd_worker.c: send reply datagrams in out to the client of pkt. */
+void swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
+		struct rte_mbuf *reuse, const struct exec_out *out);
+
+/* swd_telemetry.c */
+int swd_telemetry_init(void);
+void swd_stats_sum(struct swd_stats *sum);
+void swd_print_stats(FILE *f);
+
+#endif /* SWD_H */

@@ -1,0 +1,241 @@
+/*
+ * swd_fwd.c - software steering of writes to their partition's owner.
+ *
+ * A worker executes a request datagram with exec_datagram_opts(); the take
+ * hook lets reads and the worker's own writes run, and copies every write
+ * for another worker's partition into a sub-request for that worker: a
+ * valid request datagram (same request id, the op bytes unchanged) plus the
+ * map from its op positions to the original op indexes and the client's
+ * address. Sub-requests live in objects of a DPDK mempool and travel over
+ * the owner's forward ring (MP/SC); the owner executes them with the index
+ * map and answers the client itself.
+ *
+ * When an owner's ring is full the sub-request is not queued: its ops are
+ * answered `overloaded` (not executed) by the receiving worker, so the
+ * client knows to retry them and nothing waits silently.
+ *
+ * With one worker nothing is ever forwarded and this costs one partition
+ * lookup per write op.
+ */
+#include <string.h>
+
+#include <rte_lcore.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "swd.h"
+
+struct swd_fwd_msg {
+	struct net_pkt client;		/* where the answers go */
+	uint16_t nops;
+	uint16_t len;			/* of dgram */
+	uint16_t index_map[PROTO_MAX_OPS];
+	uint8_t opcode[PROTO_MAX_OPS];	/* to answer `overloaded` if refused */
+	uint8_t dgram[PROTO_MAX_DGRAM];
+};
+
+/* Per-worker scratch while one request is executed. */
+struct swd_fwd {
+	struct swd_worker *w;
+	const struct net_pkt *pkt;
+	uint64_t req_id;
+	struct swd_fwd_msg *msg[SWD_MAX_WORKERS];	/* by owner; NULL = none */
+	struct proto_enc enc[SWD_MAX_WORKERS];
+	uint16_t touched[SWD_MAX_WORKERS];		/* owners with a msg */
+	uint16_t ntouched;
+	struct swd_fwd_msg refused;	/* ops that could not be forwarded */
+};
+
+int
+swd_fwd_init(struct swd_ctx *c)
+{
+	uint32_t i;
+
+	if (c->nworkers > 1) {
+		c->fwd_pool = rte_mempool_create("swd_fwd", 4096 - 1,
+				sizeof(struct swd_fwd_msg), 64, 0, NULL, NULL,
+				NULL, NULL, (int)rte_socket_id(), 0);
+		if (c->fwd_pool == NULL)
+			return -1;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		struct swd_worker *w = &c->workers[i];
+		char name[RTE_RING_NAMESIZE];
+
+		w->fwd_state = calloc(1, sizeof(*w->fwd_state));
+		if (w->fwd_state == NULL)
+			return -1;
+		if (c->nworkers == 1)
+			continue;
+		snprintf(name, sizeof(name), "swd_fwd_%u", i);
+		w->fwd = rte_ring_create(name, SWD_FWD_RING_SIZE,
+				(int)rte_socket_id(), RING_F_SC_DEQ);
+		if (w->fwd == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+void
+swd_fwd_free(struct swd_ctx *c)
+{
+	uint32_t i;
+
+	for (i = 0; c->workers != NULL && i < c->nworkers; i++) {
+		free(c->workers[i].fwd_state);
+		rte_ring_free(c->workers[i].fwd);
+	}
+	rte_mempool_free(c->fwd_pool);
+}
+
+/* Starts the sub-request for owner o; false when no object is free. */
+static bool
+fwd_open(struct swd_fwd *f, uint16_t o)
+{
+	struct swd_fwd_msg *m;
+
+	if (rte_mempool_get(swd.fwd_pool, (void **)&m) != 0)
+		return false;
+	m->client = *f->pkt;
+	m->nops = 0;
+	proto_req_init(&f->enc[o], m->dgram, sizeof(m->dgram), f->req_id);
+	f->msg[o] = m;
+	f->touched[f->ntouched++] = o;
+	return true;
+}
+
+/* exec take hook: true = run here; false = forwarded (or refused). */
+static bool
+fwd_take(const struct proto_op *op, void *arg)
+{
+	struct swd_fwd *f = arg;
+	int part = exec_op_partition(swd.trk, op);
+	uint16_t o;
+
+	if (part < 0)
+		return true;
+	o = swd.part_owner[part];
+	if (o == f->w->index)
+		return true;
+	if (f->msg[o] == NULL && !fwd_open(f, o)) {
+		/* never write another worker's partition: refuse instead */
+		f->refused.index_map[f->refused.nops] = op->index;
+		f->refused.opcode[f->refused.nops++] = op->opcode;
+		return false;
+	}
+	proto_req_add_raw(&f->enc[o], op->opcode, op->flags, op->body.ptr,
+			op->body.len);
+	f->msg[o]->index_map[f->msg[o]->nops] = op->index;
+	f->msg[o]->opcode[f->msg[o]->nops++] = op->opcode;
+	return false;
+}
+
+/* Answers every op of an unsent sub-request `overloaded`. */
+static void
+fwd_refuse(struct swd_fwd *f, struct swd_fwd_msg *m)
+{
+	struct exec_out *out = f->w->out;
+	struct proto_enc e;
+	uint16_t i;
+
+	out->n = 0;
+	proto_rep_init(&e, out->dgram[0], PROTO_MAX_DGRAM, f->req_id);
+	for (i = 0; i < m->nops; i++) {
+		if (proto_rep_add_overloaded(&e, m->index_map[i],
+				m->opcode[i], 0) != 0)
+			break;	/* 364 short answers always fit: defensive */
+	}
+	out->len[0] = proto_enc_finish(&e);
+	out->n = out->len[0] > 0;
+	swd_send_replies(f->w, &m->client, NULL, out);
+}
+
+/* Queues the finished sub-requests; refuses those whose ring is full. */
+static void
+fwd_flush(struct swd_fwd *f)
+{
+	uint16_t i;
+
+	for (i = 0; i < f->ntouched; i++) {
+		uint16_t o = f->touched[i];
+		struct swd_fwd_msg *m = f->msg[o];
+
+		m->len = (uint16_t)proto_enc_finish(&f->enc[o]);
+		f->msg[o] = NULL;
+		if (rte_ring_mp_enqueue(swd.workers[o].fwd, m) == 0) {
+			f->w->stats.fwd_out++;
+			continue;
+		}
+		f->w->stats.fwd_ring_full++;
+		fwd_refuse(f, m);
+		rte_mempool_put(swd.fwd_pool, m);
+	}
+	f->ntouched = 0;
+	if (f->refused.nops > 0) {
+		f->w->stats.fwd_ring_full++;
+		f->refused.client = *f->pkt;
+		fwd_refuse(f, &f->refused);
+		f->refused.nops = 0;
+	}
+}
+
+/* Counts the reply ops of out in the worker's statistics. */
+static void
+count_out(struct swd_worker *w, const struct exec_out *out)
+{
+	int s;
+
+	for (s = 0; s < 16; s++)
+		w->stats.op_status[s] += out->status[s];
+}
+
+void
+swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
+		struct rte_mbuf *m, const uint8_t *req, size_t len,
+		uint64_t now)
+{
+	struct swd_fwd *f = w->fwd_state;
+	struct exec_opts o = { .take = fwd_take, .arg = f };
+	struct proto_req peek;
+
+	f->w = w;
+	f->pkt = pkt;
+	f->req_id = proto_req_parse(&peek, req, len) == 0 ? peek.req_id : 0;
+	w->stats.requests++;
+	if (exec_datagram_opts(swd.trk, &swd.node, req, len, now,
+			swd.nworkers > 1 ? &o : NULL, w->out) != EXEC_ANSWERED) {
+		w->stats.proto_dropped++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	count_out(w, w->out);
+	/* replies first: they reuse m, whose request bytes are done with */
+	swd_send_replies(w, pkt, m, w->out);
+	if (swd.nworkers > 1)
+		fwd_flush(f);
+}
+
+uint16_t
+swd_fwd_serve(struct swd_worker *w, uint64_t now)
+{
+	void *msgs[SWD_MAX_BURST];
+	unsigned int n, i;
+
+	if (w->fwd == NULL)
+		return 0;
+	n = rte_ring_sc_dequeue_burst(w->fwd, msgs, swd.prm.burst, NULL);
+	for (i = 0; i < n; i++) {
+		struct swd_fwd_msg *m = msgs[i];
+		struct exec_opts o = { .index_map = m->index_map,
+				       .index_map_len = m->nops };
+
+		w->stats.fwd_in++;
+		if (exec_datagram_opts(swd.trk, &swd.node, m->dgram, m->len,
+				now, &o, w->out) == EXEC_ANSWERED) {
+			count_out(w, w->out);
+			swd_send_replies(w, &m->client, NULL, w->out);
+		}
+		rte_mempool_put(swd.fwd_pool, m);
+	}
+	return (uint16_t)n;
+}

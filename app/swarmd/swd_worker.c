@@ -1,0 +1,213 @@
+/*
+ * swd_worker.c - the worker lcore loop.
+ *
+ * Each iteration: receive a burst from the worker's rx queue; classify
+ * every frame (lib/net); answer ARP and ICMP echo in place; run protocol
+ * datagrams through lib/exec (splitting foreign writes off to their owner,
+ * swd_fwd.c); serve sub-requests other workers forwarded here; flush the
+ * tx buffer when it is full or the drain timer expired; reclaim expired
+ * leases of the worker's partitions every lease_sweep_ms; announce one RCU
+ * quiescent state.
+ *
+ * Idle back-off: after idle_pause_polls polls that found nothing, the
+ * worker sleeps, doubling the sleep up to idle_sleep_us, RCU-offline while
+ * it sleeps so that it never holds up a grace period. A 2-core test
+ * machine can then run several swarmd processes and a client.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include "swd.h"
+
+uint64_t
+swd_now_ms(const struct swd_ctx *c)
+{
+	return rte_get_tsc_cycles() / (c->tsc_hz / 1000);
+}
+
+/* Frames waiting for the next tx burst of this worker. */
+struct swd_txq {
+	struct rte_mbuf *m[SWD_MAX_BURST];
+	uint16_t n;
+};
+
+static RTE_DEFINE_PER_LCORE(struct swd_txq, txq);
+
+static void
+tx_flush(struct swd_worker *w)
+{
+	struct swd_txq *q = &RTE_PER_LCORE(txq);
+	uint16_t sent;
+
+	if (q->n == 0)
+		return;
+	sent = rte_eth_tx_burst(swd.prm.port_id, w->queue, q->m, q->n);
+	w->stats.tx_pkts += sent;
+	if (sent < q->n) {
+		w->stats.tx_dropped += q->n - sent;
+		rte_pktmbuf_free_bulk(&q->m[sent], q->n - sent);
+	}
+	q->n = 0;
+}
+
+static void
+tx_queue(struct swd_worker *w, struct rte_mbuf *m)
+{
+	struct swd_txq *q = &RTE_PER_LCORE(txq);
+
+	if (q->n == RTE_DIM(q->m))
+		tx_flush(w);
+	q->m[q->n++] = m;
+	if (q->n >= swd.prm.burst)
+		tx_flush(w);
+}
+
+void
+swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
+		struct rte_mbuf *reuse, const struct exec_out *out)
+{
+	size_t k;
+
+	for (k = 0; k < out->n; k++) {
+		struct rte_mbuf *m = reuse;
+		uint8_t *frame;
+		size_t flen;
+
+		reuse = NULL;
+		if (m == NULL && (m = rte_pktmbuf_alloc(swd.pool)) == NULL) {
+			w->stats.mbuf_alloc_failed++;
+			continue;
+		}
+		rte_pktmbuf_reset(m);
+		frame = rte_pktmbuf_mtod(m, uint8_t *);
+		memcpy(frame + NET_UDP_HDRS_LEN, out->dgram[k], out->len[k]);
+		flen = net_udp_reply(frame, pkt, &swd.prm.ifc, out->len[k],
+				false);
+		m->data_len = (uint16_t)flen;
+		m->pkt_len = (uint32_t)flen;
+		w->stats.replies++;
+		tx_queue(w, m);
+	}
+	if (reuse != NULL)
+		rte_pktmbuf_free(reuse);
+}
+
+static void
+handle_frame(struct swd_worker *w, struct rte_mbuf *m, uint64_t now)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	bool ip_ok = (m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) ==
+		RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	bool l4_ok = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+		RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	struct net_pkt pkt;
+	size_t len;
+
+	if (m->nb_segs != 1) {
+		w->stats.multi_seg++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	switch (net_classify(frame, m->data_len, &swd.prm.ifc, ip_ok, l4_ok,
+			&pkt)) {
+	case NET_V_UDP:
+		swd_fwd_execute(w, &pkt, m, frame + pkt.payload_off,
+				pkt.payload_len, now);
+		return;
+	case NET_V_ARP_REPLY:
+		len = net_arp_reply(frame, m->data_len, &swd.prm.ifc);
+		w->stats.arp_replies++;
+		break;
+	case NET_V_ICMP_REPLY:
+		len = net_icmp_echo_reply(frame, m->data_len, &swd.prm.ifc);
+		w->stats.icmp_replies++;
+		break;
+	default:
+		w->stats.drops[pkt.drop]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	tx_queue(w, m);
+}
+
+/* Sleeps after a run of empty polls; returns the next sleep in us. */
+static uint32_t
+idle_backoff(struct swd_worker *w, uint32_t sleep_us)
+{
+	w->stats.sleeps++;
+	urcu_qsbr_thread_offline();
+	usleep(sleep_us);
+	urcu_qsbr_thread_online();
+	sleep_us *= 2;
+	return sleep_us > swd.prm.idle_sleep_us ? swd.prm.idle_sleep_us :
+		sleep_us;
+}
+
+static void
+sweep_leases(struct swd_worker *w, uint64_t now)
+{
+	uint32_t p;
+
+	for (p = w->index; p < trk_nparts(swd.trk); p += swd.nworkers)
+		w->stats.expired += trk_expire(swd.trk, p, now, 1024);
+}
+
+int
+swd_worker_main(void *arg)
+{
+	struct swd_worker *w = arg;
+	struct rte_mbuf *pkts[SWD_MAX_BURST];
+	uint64_t drain_tsc = (swd.tsc_hz + 999999) / 1000000 *
+		swd.prm.tx_drain_us;
+	uint64_t last_drain = rte_get_tsc_cycles(), next_sweep = 0;
+	uint32_t empty = 0, sleep_us = 1;
+	uint16_t n, i;
+
+	urcu_qsbr_register_thread();
+	while (!swd.quit) {
+		uint64_t tsc = rte_get_tsc_cycles();
+		uint64_t now = tsc / (swd.tsc_hz / 1000);
+
+		n = rte_eth_rx_burst(swd.prm.port_id, w->queue, pkts,
+				(uint16_t)swd.prm.burst);
+		w->stats.polls++;
+		w->stats.rx_pkts += n;
+		for (i = 0; i < n; i++)
+			handle_frame(w, pkts[i], now);
+		n += swd_fwd_serve(w, now);
+		if (tsc - last_drain > drain_tsc) {
+			tx_flush(w);
+			last_drain = tsc;
+		}
+		if (now >= next_sweep) {
+			sweep_leases(w, now);
+			next_sweep = now + swd.prm.lease_sweep_ms;
+		}
+		urcu_qsbr_quiescent_state();
+		if (n > 0) {
+			empty = 0;
+			sleep_us = 1;
+			continue;
+		}
+		w->stats.idle_polls++;
+		/* interrupt mode sleeps like backoff until rx interrupts land */
+		if (swd.prm.idle != SWD_IDLE_POLL &&
+				++empty >= swd.prm.idle_pause_polls) {
+			tx_flush(w);
+			sleep_us = idle_backoff(w, sleep_us);
+		} else {
+			rte_pause();
+		}
+	}
+	tx_flush(w);
+	urcu_qsbr_unregister_thread();
+	return 0;
+}

@@ -1,0 +1,203 @@
+/*
+ * test_exec_opts.c - exec_datagram_opts(): the index map and the take hook
+ * that swarmd uses to split a request between worker lcores.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include "exec.h"
+
+#define NOW 5000
+
+struct fx {
+	struct trk *t;
+	struct exec_node node;
+	struct exec_out out;
+	uint8_t req[PROTO_MAX_DGRAM];
+	size_t len;
+};
+
+static int
+setup(void **state)
+{
+	struct trk_config cfg = { .nparts = 4, .node_id = 3,
+				  .expected_entries = 1024 };
+	struct fx *f = calloc(1, sizeof(*f));
+
+	urcu_qsbr_register_thread();
+	f->t = trk_create(&cfg);
+	f->node.node_id = 3;
+	f->node.name = "opts";
+	*state = f;
+	return f->t ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	trk_destroy(f->t);
+	urcu_qsbr_unregister_thread();
+	free(f);
+	return 0;
+}
+
+/* REGISTER a, WHEREIS b, WHEREIS a, REGISTER c. */
+static void
+build(struct fx *f)
+{
+	struct proto_endpoint ep = { .family = PROTO_AF_IPV4, .port = 9,
+				     .addr = { 10, 0, 0, 9 } };
+	struct proto_enc e;
+
+	proto_req_init(&e, f->req, sizeof(f->req), 77);
+	assert_int_equal(proto_req_add_register(&e, "a", 1, 1, &ep, NULL, 0, 0), 0);
+	assert_int_equal(proto_req_add_whereis(&e, "b", 1), 0);
+	assert_int_equal(proto_req_add_whereis(&e, "a", 1), 0);
+	assert_int_equal(proto_req_add_register(&e, "c", 1, 3, &ep, NULL, 0, 0), 0);
+	f->len = proto_enc_finish(&e);
+}
+
+/* Decodes every reply op: index -> status (0xff = not answered). */
+static void
+answers(const struct exec_out *out, uint8_t status[64], uint8_t opcode[64])
+{
+	struct proto_reply r;
+	struct proto_rep rep;
+	size_t k;
+
+	memset(status, 0xff, 64);
+	for (k = 0; k < out->n; k++) {
+		assert_int_equal(proto_rep_parse(&rep, out->dgram[k], out->len[k]), 0);
+		assert_int_equal(rep.req_id, 77);
+		while (proto_rep_next(&rep, &r) == 0) {
+			assert_true(r.index < 64);
+			assert_int_equal(status[r.index], 0xff);	/* once */
+			status[r.index] = r.status;
+			opcode[r.index] = r.opcode;
+		}
+	}
+}
+
+static void
+test_index_map_renumbers_replies(void **state)
+{
+	struct fx *f = *state;
+	const uint16_t map[4] = { 40, 11, 12, 63 };
+	struct exec_opts o = { .index_map = map, .index_map_len = 4 };
+	uint8_t st[64], opc[64];
+
+	build(f);
+	assert_int_equal(exec_datagram_opts(f->t, &f->node, f->req, f->len,
+			NOW, &o, &f->out), EXEC_ANSWERED);
+	answers(&f->out, st, opc);
+	assert_int_equal(st[40], PROTO_ST_OK);
+	assert_int_equal(opc[40], PROTO_OP_REGISTER);
+	assert_int_equal(st[11], PROTO_ST_NOT_FOUND);
+	assert_int_equal(st[12], PROTO_ST_OK);
+	assert_int_equal(opc[12], PROTO_OP_WHEREIS);
+	assert_int_equal(st[63], PROTO_ST_OK);
+	assert_int_equal(st[0], 0xff);
+	assert_int_equal(st[1], 0xff);
+	assert_int_equal(f->out.ops, 4);
+}
+
+static void
+test_short_map_answers_internal(void **state)
+{
+	struct fx *f = *state;
+	const uint16_t map[2] = { 5, 6 };
+	struct exec_opts o = { .index_map = map, .index_map_len = 2 };
+	uint8_t st[64], opc[64];
+
+	build(f);
+	exec_datagram_opts(f->t, &f->node, f->req, f->len, NOW, &o, &f->out);
+	answers(&f->out, st, opc);
+	assert_int_equal(st[5], PROTO_ST_OK);
+	assert_int_equal(st[6], PROTO_ST_NOT_FOUND);
+	/* ops 2 and 3 have no map entry: answered internal, not executed */
+	assert_int_equal(st[2], PROTO_ST_INTERNAL);
+	assert_int_equal(st[3], PROTO_ST_INTERNAL);
+	assert_null(trk_whereis(f->t, &(struct trk_key){ "c", 1,
+			ring_hash_name("c", 1) }, NOW));
+}
+
+/* Takes only the ops whose name is "a": the others are someone else's. */
+static bool
+take_a_only(const struct proto_op *op, void *arg)
+{
+	int *skipped = arg;
+
+	if (op->name.len == 1 && op->name.ptr[0] == 'a')
+		return true;
+	(*skipped)++;
+	return false;
+}
+
+static void
+test_take_hook_skips_ops(void **state)
+{
+	struct fx *f = *state;
+	int skipped = 0;
+	struct exec_opts o = { .take = take_a_only, .arg = &skipped };
+	uint8_t st[64], opc[64];
+
+	build(f);
+	exec_datagram_opts(f->t, &f->node, f->req, f->len, NOW, &o, &f->out);
+	answers(&f->out, st, opc);
+	assert_int_equal(skipped, 2);
+	assert_int_equal(st[0], PROTO_ST_OK);
+	assert_int_equal(st[1], 0xff);		/* skipped: not answered */
+	assert_int_equal(st[2], PROTO_ST_OK);
+	assert_int_equal(st[3], 0xff);
+	assert_int_equal(f->out.ops, 2);
+	/* the skipped REGISTER did not run */
+	assert_null(trk_whereis(f->t, &(struct trk_key){ "c", 1,
+			ring_hash_name("c", 1) }, NOW));
+}
+
+static bool
+take_none(const struct proto_op *op, void *arg)
+{
+	(void)op;
+	(void)arg;
+	return false;
+}
+
+static void
+test_all_skipped_sends_nothing(void **state)
+{
+	struct fx *f = *state;
+	struct exec_opts o = { .take = take_none };
+
+	build(f);
+	assert_int_equal(exec_datagram_opts(f->t, &f->node, f->req, f->len,
+			NOW, &o, &f->out), EXEC_ANSWERED);
+	assert_int_equal(f->out.n, 0);
+	assert_int_equal(f->out.ops, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_index_map_renumbers_replies,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_short_map_answers_internal,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_hook_skips_ops,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_skipped_sends_nothing,
+				setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -56,6 +56,9 @@ static const struct cmd *cur_cmd;
 
 /* ---- messages and escaping ---------------------------------------- */
 
+static void usage_err(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
 static void
 usage_err(const char *fmt, ...)
 {

@@ -29,8 +29,6 @@
 
 #include "swd.h"
 
-struct swd_ctx swd;
-
 static void
 on_signal(int sig)
 {

@@ -25,6 +25,8 @@
 
 #include "swd.h"
 
+struct swd_ctx swd;
+
 uint64_t
 swd_now_ms(const struct swd_ctx *c)
 {

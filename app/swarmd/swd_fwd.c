@@ -196,11 +196,15 @@ swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
 {
 	struct swd_fwd *f = w->fwd_state;
 	struct exec_opts o = { .take = fwd_take, .arg = f };
-	struct proto_req peek;
 
 	f->w = w;
 	f->pkt = pkt;
-	f->req_id = proto_req_parse(&peek, req, len) == 0 ? peek.req_id : 0;
+	/*
+	 * The request id for sub-requests, read straight from the header
+	 * (bytes 4..11): take is only called once exec has validated it.
+	 */
+	f->req_id = len >= PROTO_HDR_LEN ?
+		rte_be_to_cpu_64(*(const unaligned_uint64_t *)(req + 4)) : 0;
 	w->stats.requests++;
 	if (exec_datagram_opts(swd.trk, &swd.node, req, len, now,
 			swd.nworkers > 1 ? &o : NULL, w->out) != EXEC_ANSWERED) {

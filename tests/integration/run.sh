@@ -17,6 +17,8 @@ SERVER=$IP:7400
 PREFIX=swarm-it
 LOG=$(mktemp /tmp/swarmd-it.XXXXXX)
 SWARMD_PID=
+LCORES=0	# swarmd's lcores: one worker unless a test says otherwise
+QPAIRS=1
 passed=0
 failed=0
 
@@ -44,8 +46,8 @@ tel_get() { tel "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['
 
 swarmd_start() {
 	: >"$LOG"
-	"$B/app/swarmd/swarmd" -l 0 --no-huge -m 512 --no-pci \
-		--file-prefix "$PREFIX" --vdev="net_af_packet0,iface=$DP" \
+	"$B/app/swarmd/swarmd" -l "$LCORES" --no-huge -m 512 --no-pci \
+		--file-prefix "$PREFIX" --vdev="net_af_packet0,iface=$DP,qpairs=$QPAIRS" \
 		-- -c configs/demo.conf --set ip=$IP/24 --set idle_sleep_us=100 \
 		"$@" >"$LOG" 2>&1 &
 	SWARMD_PID=$!
@@ -170,6 +172,21 @@ if swarmd_start; then ok "swarmd starts again"; else ko "swarmd starts again"; c
 check "ping after restart" in_ns ping -c 2 -i 0.2 -W 1 -q $IP
 check_rc "a fresh node has no entries: not found" 1 ctl whereis it-2
 check "second stop is clean" swarmd_stop
+
+# --- two workers: writes for the other worker's partitions are forwarded
+LCORES=0-1 QPAIRS=2
+if swarmd_start --set partitions=4; then
+	ok "swarmd starts with two workers"
+	check_rc "storm over 4 sockets with two workers, all verified" 0 \
+		storm register --names 50000 --batch 16 --window 64 --sockets 4
+	n=$(tel_get /swarm/stats fwd_in)
+	check "sub-requests were forwarded between workers ($n)" [ "$n" -gt 0 ]
+	n=$(tel_get /swarm/stats fwd_ring_full)
+	check "no forward was refused ($n)" [ "$n" -eq 0 ]
+	check "stop with two workers is clean" swarmd_stop
+else
+	ko "swarmd starts with two workers"; cat "$LOG"
+fi
 
 echo
 echo "$passed passed, $failed failed"

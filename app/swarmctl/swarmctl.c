@@ -745,6 +745,7 @@ cmd_stats(struct swc_client *c, const struct args *a)
 {
 	struct swc_result r;
 	int rc = swc_stats(c, &r);
+	size_t i, width = 0;
 
 	if (a->json)
 		json_begin(a);
@@ -763,19 +764,26 @@ cmd_stats(struct swc_client *c, const struct args *a)
 	}
 	if (rc != PROTO_ST_OK)
 		return report_failure(c, a, rc, &r, "stats");
+	/* Counter names are [a-z0-9_.] (the decoder checks): no escaping. */
 	if (a->json) {
 		printf(",\"ok\":true,\"status\":\"ok\",\"supported\":true,"
 			"\"server\":");
 		put_json_cstr(stdout, server_of(c, &r));
-		printf(",\"raw_hex\":\"");
-		put_hex(stdout, r.raw, r.raw_len);
-		printf("\"}\n");
-	} else {
-		printf("stats (%u bytes, format not defined in protocol v1):"
-			"\n", r.raw_len);
-		put_hex(stdout, r.raw, r.raw_len);
-		printf("\n");
+		printf(",\"counters\":{");
+		for (i = 0; i < r.nstats; i++) {
+			printf("%s", i ? "," : "");
+			put_json_cstr(stdout, r.stats[i].name);
+			printf(":%" PRIu64, r.stats[i].value);
+		}
+		printf("}}\n");
+		return EX_OK;
 	}
+	for (i = 0; i < r.nstats; i++)
+		if (strlen(r.stats[i].name) > width)
+			width = strlen(r.stats[i].name);
+	for (i = 0; i < r.nstats; i++)
+		printf("%-*s  %" PRIu64 "\n", (int)width, r.stats[i].name,
+			r.stats[i].value);
 	return EX_OK;
 }
 
@@ -831,9 +839,10 @@ static const struct cmd cmds[] = {
 	  "", 0, 0, cmd_status },
 	{ "stats",
 	  "stats",
-	  "Asks for the node's counters (STATS, opcode 0x31). Nodes that do\n"
-	  "not implement it yet answer unsupported: swarmctl then says \"not\n"
-	  "supported by this server yet\" and exits 3.\n",
+	  "Prints the node's counters (STATS), one \"name value\" per line in\n"
+	  "the node's order; with --json an object \"counters\" of name: value.\n"
+	  "Nodes that do not implement STATS answer unsupported: swarmctl then\n"
+	  "says \"not supported by this server yet\" and exits 3.\n",
 	  "", 0, 0, cmd_stats },
 };
 

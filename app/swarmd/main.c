@@ -180,6 +180,7 @@ main(int argc, char **argv)
 	params_from_config(&swd.prm, &cfg);
 	swd.node.node_id = cfg.node_id;
 	swd.node.name = cfg.node_name;
+	swd.node.stats = swd_stats_counters;
 	if (workers_init(&swd, TRK_MAX_PARTS) < 0 ||
 	    registry_init(&swd, &cfg, &nparts) < 0 ||
 	    swd_port_init(&swd) < 0) {

@@ -121,6 +121,10 @@ void swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
 /* swd_telemetry.c */
 int swd_telemetry_init(void);
 void swd_stats_sum(struct swd_stats *sum);
+/* exec_node.stats for the STATS op: the counters of /swarm/stats,
+ * /swarm/ops ("ops.<status>") and /swarm/drops ("drop.<reason>"). */
+int swd_stats_counters(void *arg, const char **names, uint64_t *values,
+		size_t max);
 void swd_print_stats(FILE *f);
 
 #endif /* SWD_H */

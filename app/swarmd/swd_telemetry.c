@@ -1,12 +1,15 @@
 /*
- * swd_telemetry.c - counters out: DPDK telemetry commands under /swarm/
- * and the final stats line.
+ * swd_telemetry.c - counters out: DPDK telemetry commands under /swarm/,
+ * the STATS op of the client protocol (swd_stats_counters()) and the
+ * final stats line.
  *
  * Counters are written by their worker only, as plain 64-bit stores, and
  * read here from another thread (the telemetry thread, or main at exit):
  * each value is read whole on x86-64 and arm64, and totals are a snapshot
  * that may mix moments by a few microseconds, which is all a counter needs.
  */
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,26 +40,47 @@ swd_stats_sum(struct swd_stats *sum)
 	}
 }
 
+/* The totals of /swarm/stats and STATS, in this order, then "entries". */
+#define TOTAL(f) { #f, offsetof(struct swd_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} totals[] = {
+	TOTAL(rx_pkts),
+	TOTAL(tx_pkts),
+	TOTAL(tx_dropped),
+	TOTAL(requests),
+	TOTAL(replies),
+	TOTAL(arp_replies),
+	TOTAL(icmp_replies),
+	TOTAL(proto_dropped),
+	TOTAL(multi_seg),
+	TOTAL(fwd_out),
+	TOTAL(fwd_in),
+	TOTAL(fwd_ring_full),
+	TOTAL(mbuf_alloc_failed),
+	TOTAL(expired),
+	TOTAL(polls),
+	TOTAL(idle_polls),
+	TOTAL(sleeps),
+};
+#undef TOTAL
+#define NTOTALS (sizeof(totals) / sizeof(totals[0]))
+
+static uint64_t
+total_of(const struct swd_stats *s, size_t i)
+{
+	return *(const uint64_t *)(const void *)((const char *)s +
+			totals[i].off);
+}
+
 static void
 add_totals(struct rte_tel_data *d, const struct swd_stats *s)
 {
-	rte_tel_data_add_dict_u64(d, "rx_pkts", s->rx_pkts);
-	rte_tel_data_add_dict_u64(d, "tx_pkts", s->tx_pkts);
-	rte_tel_data_add_dict_u64(d, "tx_dropped", s->tx_dropped);
-	rte_tel_data_add_dict_u64(d, "requests", s->requests);
-	rte_tel_data_add_dict_u64(d, "replies", s->replies);
-	rte_tel_data_add_dict_u64(d, "arp_replies", s->arp_replies);
-	rte_tel_data_add_dict_u64(d, "icmp_replies", s->icmp_replies);
-	rte_tel_data_add_dict_u64(d, "proto_dropped", s->proto_dropped);
-	rte_tel_data_add_dict_u64(d, "multi_seg", s->multi_seg);
-	rte_tel_data_add_dict_u64(d, "fwd_out", s->fwd_out);
-	rte_tel_data_add_dict_u64(d, "fwd_in", s->fwd_in);
-	rte_tel_data_add_dict_u64(d, "fwd_ring_full", s->fwd_ring_full);
-	rte_tel_data_add_dict_u64(d, "mbuf_alloc_failed", s->mbuf_alloc_failed);
-	rte_tel_data_add_dict_u64(d, "expired", s->expired);
-	rte_tel_data_add_dict_u64(d, "polls", s->polls);
-	rte_tel_data_add_dict_u64(d, "idle_polls", s->idle_polls);
-	rte_tel_data_add_dict_u64(d, "sleeps", s->sleeps);
+	size_t i;
+
+	for (i = 0; i < NTOTALS; i++)
+		rte_tel_data_add_dict_u64(d, totals[i].name, total_of(s, i));
 	rte_tel_data_add_dict_u64(d, "entries", trk_count(swd.trk));
 }
 
@@ -125,6 +149,62 @@ tel_worker(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_int(d, "lcore", (int)swd.workers[i].lcore_id);
 	add_totals(d, &swd.workers[i].stats);
 	return 0;
+}
+
+/*
+ * STATS counter names "ops.<status>" and "drop.<reason>": built once, by
+ * whichever worker answers STATS first, and constant afterwards.
+ */
+#define NOPS		(PROTO_ST_INTERNAL + 1)
+#define NAME_LEN	(PROTO_STATS_NAME_MAX + 1)
+static char op_names[NOPS][NAME_LEN];
+static char drop_names[NET_DROP__MAX][NAME_LEN];
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+
+static void
+build_names(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NOPS; i++)
+		snprintf(op_names[i], NAME_LEN, "ops.%s", proto_status_name(i));
+	for (i = 1; i < NET_DROP__MAX; i++)
+		snprintf(drop_names[i], NAME_LEN, "drop.%s",
+			net_drop_name((enum net_drop)i));
+}
+
+/*
+ * The totals of /swarm/stats (entries included), then /swarm/ops as
+ * "ops.<status>" and /swarm/drops as "drop.<reason>", zeros included, cut
+ * at max. Any worker lcore, concurrently.
+ */
+int
+swd_stats_counters(void *arg, const char **names, uint64_t *values,
+		size_t max)
+{
+	struct swd_stats s;
+	size_t n = 0, i;
+
+	RTE_SET_USED(arg);
+	pthread_once(&names_once, build_names);
+	swd_stats_sum(&s);
+	for (i = 0; i < NTOTALS && n < max; i++, n++) {
+		names[n] = totals[i].name;
+		values[n] = total_of(&s, i);
+	}
+	if (n < max) {
+		names[n] = "entries";
+		values[n++] = trk_count(swd.trk);
+	}
+	for (i = 0; i < NOPS && n < max; i++, n++) {
+		names[n] = op_names[i];
+		values[n] = s.op_status[i];
+	}
+	for (i = 1; i < NET_DROP__MAX && n < max; i++, n++) {
+		names[n] = drop_names[i];
+		values[n] = s.drops[i];
+	}
+	return (int)n;
 }
 
 int

@@ -115,6 +115,12 @@ struct swc_node_info {
 	char name[PROTO_NODE_NAME_MAX + 1];
 };
 
+/* One counter of a STATS answer; name is NUL-terminated. */
+struct swc_stat {
+	char name[PROTO_STATS_NAME_MAX + 1];
+	uint64_t value;
+};
+
 /* The final answer to one op. Only the members of its (opcode, status)
  * are meaningful; pointers stay valid until the batch is reset or freed
  * (for the convenience calls: until the next call on the client). */
@@ -135,6 +141,8 @@ struct swc_result {
 	uint64_t receipt_clock;
 	uint32_t receipt_vnode;
 	struct swc_node_info node;	/* STATUS ok */
+	uint16_t nstats;		/* STATS ok: the counters, in the */
+	struct swc_stat *stats;		/* node's order (NULL when none) */
 	uint16_t count;		/* REGISTERED / MEMBERS ok: the page */
 	struct swc_entry *entries;
 	bool end;
@@ -240,8 +248,9 @@ int swc_batch_members(struct swc_batch *b, const void *group,
 int swc_batch_registered(struct swc_batch *b, const void *cursor,
 		size_t cursor_len, uint16_t max_count);
 int swc_batch_status(struct swc_batch *b);
-/* Any opcode with a raw body (STATS, probing). retry says whether the op
- * is safe to repeat. */
+int swc_batch_stats(struct swc_batch *b);
+/* Any opcode with a raw body (probing, forward compatibility). retry says
+ * whether the op is safe to repeat. */
 int swc_batch_raw(struct swc_batch *b, uint8_t opcode, uint8_t flags,
 		const void *body, size_t body_len, bool retry);
 /* enum proto_field of the last SWC_EINVAL from an add. */
@@ -293,8 +302,10 @@ int swc_registered(struct swc_client *c, const void *cursor,
 		size_t cursor_len, uint16_t max_count, int server,
 		struct swc_result *res);
 int swc_status(struct swc_client *c, struct swc_result *res);
-/* STATS (0x31, reserved in v1): PROTO_ST_UNSUPPORTED from current nodes;
- * an ok body is left raw in res->raw. */
+/* STATS: on ok, res->stats[0..nstats) holds the node's counters (names
+ * are stable identifiers; a node may add counters, so look names up
+ * rather than relying on positions). Nodes that do not implement STATS
+ * answer PROTO_ST_UNSUPPORTED. */
 int swc_stats(struct swc_client *c, struct swc_result *res);
 
 /*

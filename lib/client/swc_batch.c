@@ -20,6 +20,7 @@ swc_result_clear(struct swc_result *r)
 {
 	free(r->entries);
 	free(r->raw);
+	free(r->stats);
 	memset(r, 0, sizeof(*r));
 	r->status = SWC_ENOANSWER;
 	r->server = -1;
@@ -278,6 +279,16 @@ swc_batch_status(struct swc_batch *b)
 
 	ENC_BEGIN(b);
 	rc = proto_req_add_status(&e);
+	return store(b, &e, rc, true);
+}
+
+int
+swc_batch_stats(struct swc_batch *b)
+{
+	int rc;
+
+	ENC_BEGIN(b);
+	rc = proto_req_add_stats(&e);
 	return store(b, &e, rc, true);
 }
 

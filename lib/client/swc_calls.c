@@ -127,8 +127,7 @@ int
 swc_stats(struct swc_client *c, struct swc_result *res)
 {
 	RESET(c);
-	return one(c, swc_batch_raw(c->one, PROTO_OP_STATS, 0, NULL, 0, true),
-			-1, res);
+	return one(c, swc_batch_stats(c->one), -1, res);
 }
 
 /* group NULL: REGISTERED, else MEMBERS of group. */

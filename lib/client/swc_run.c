@@ -306,13 +306,19 @@ static bool
 fill(struct swc_result *res, const struct proto_reply *r)
 {
 	struct proto_page_iter it;
+	struct proto_stats_iter sit;
 	struct proto_entry e;
+	struct proto_bytes name;
+	uint64_t value;
 	size_t i = 0;
 
 	free(res->entries);
 	free(res->raw);
+	free(res->stats);
 	res->entries = NULL;
 	res->raw = NULL;
+	res->stats = NULL;
+	res->nstats = 0;
 	res->has_entry = false;
 	res->status = r->status;
 	switch (proto_rep_body_kind(r->opcode, r->status)) {
@@ -360,6 +366,22 @@ fill(struct swc_result *res, const struct proto_reply *r)
 			r->u.node.name.len);
 		res->node.name[r->u.node.name.len] = '\0';
 		break;
+	case PROTO_BODY_STATS:
+		if (r->u.stats.count) {
+			res->stats = calloc(r->u.stats.count,
+					sizeof(*res->stats));
+			if (res->stats == NULL)
+				return false;
+		}
+		proto_stats_iter_init(&sit, &r->u.stats);
+		while (i < r->u.stats.count &&
+		       proto_stats_next(&sit, &name, &value) == 0) {
+			memcpy(res->stats[i].name, name.ptr, name.len);
+			res->stats[i].name[name.len] = '\0';
+			res->stats[i++].value = value;
+		}
+		res->nstats = (uint16_t)i;
+		break;
 	case PROTO_BODY_FIELD:
 		res->field = r->u.field;
 		break;
@@ -406,8 +428,11 @@ answer(struct run *run, const struct sreq *q, uint32_t k,
 	res->dgram_level = r->index == PROTO_INDEX_DGRAM;
 	if (malformed || !fill(res, r)) {
 		free(res->entries);
+		free(res->stats);
 		res->entries = NULL;
+		res->stats = NULL;
 		res->count = 0;
+		res->nstats = 0;
 		res->status = SWC_EBADREPLY;
 		op->state = SWC_OP_FINAL;
 		return;

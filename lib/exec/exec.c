@@ -355,6 +355,44 @@ op_status(struct exec_ctx *c, const struct proto_op *op)
 		reply_count(c, PROTO_ST_OK);
 }
 
+/*
+ * Counters from the node's callback; the ones that would take the body
+ * past one reply op are dropped from the end.
+ */
+static void
+op_stats(struct exec_ctx *c, const struct proto_op *op)
+{
+	const char *names[PROTO_STATS_MAX];
+	uint64_t values[PROTO_STATS_MAX];
+	size_t blen = 2, n = 0;
+	int got, rc = PROTO_ENOSPC;
+
+	got = c->node->stats(c->node->stats_arg, names, values,
+			PROTO_STATS_MAX);
+	if (got < 0 || got > (int)PROTO_STATS_MAX) {
+		reply_status(c, op, PROTO_ST_INTERNAL);
+		return;
+	}
+	while (n < (size_t)got && names[n] != NULL) {
+		blen += 1 + strnlen(names[n], PROTO_STATS_NAME_MAX + 1) + 8;
+		if (blen > PROTO_REP_BODY_MAX)
+			break;
+		n++;
+	}
+	if (reply_full_here(c))
+		rc = proto_rep_add_stats(&c->enc, op->index, names, values, n);
+	if (rc == PROTO_ENOSPC && reply_may_grow(c)) {
+		reply_close(c);
+		reply_open(c);
+		rc = proto_rep_add_stats(&c->enc, op->index, names, values, n);
+	}
+	if (rc != 0)
+		reply_status(c, op, rc == PROTO_ENOSPC ? PROTO_ST_OVERLOADED :
+				PROTO_ST_INTERNAL);
+	else
+		reply_count(c, PROTO_ST_OK);
+}
+
 /* Largest answer of a write: a WHEREIS_OR_REGISTER entry at full size. */
 #define EXEC_WRITE_ANSWER_MAX (PROTO_REP_HDR_LEN + 1 + PROTO_ENTRY_FIXED_LEN + \
 		19 + 2 * (1 + PROTO_NAME_MAX))
@@ -414,6 +452,12 @@ dispatch(struct exec_ctx *c, const struct proto_op *op)
 	case PROTO_OP_STATUS:
 		op_status(c, op);
 		break;
+	case PROTO_OP_STATS:
+		if (c->node->stats == NULL)
+			reply_status(c, op, PROTO_ST_UNSUPPORTED);
+		else
+			op_stats(c, op);
+		break;
 	default:
 		reply_status(c, op, PROTO_ST_UNSUPPORTED);
 		break;
@@ -437,6 +481,16 @@ answer_datagram(struct exec_ctx *c, const struct proto_req *req, int err)
 		err == PROTO_ETOOLARGE ? PROTO_ST_TOO_LARGE :
 		PROTO_ST_BAD_REQUEST]++;
 	return EXEC_ANSWERED;
+}
+
+/*
+ * Opcodes the decoder knows but this node may not implement: such an op
+ * is answered `unsupported` even when its body is malformed (section 4.2).
+ */
+static bool
+implemented(const struct exec_node *node, const struct proto_op *op)
+{
+	return op->opcode != PROTO_OP_STATS || node->stats != NULL;
 }
 
 /* Renumbers op to its reply index; false when the map does not cover it. */
@@ -473,6 +527,8 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 	while ((rc = proto_req_next_op(&r, &op)) != PROTO_END) {
 		if (!map_index(o, &op))
 			reply_status(&c, &op, PROTO_ST_INTERNAL);
+		else if (rc == PROTO_EMALFORMED && !implemented(node, &op))
+			reply_status(&c, &op, PROTO_ST_UNSUPPORTED);
 		else if (rc != 0)
 			reply_bad_field(&c, &op, rc);
 		else if (o == NULL || o->take == NULL || o->take(&op, o->arg))

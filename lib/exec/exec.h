@@ -28,11 +28,27 @@
 /* Most reply datagrams one request can produce (pages stop when full). */
 #define EXEC_MAX_REPLIES 16
 
-/* What the node says about itself in STATUS replies. */
+/*
+ * What the node says about itself in STATUS and STATS replies.
+ *
+ * stats (optional) answers STATS: it fills names[i] and values[i] for
+ * i < n and returns n (0..max), or a negative value when the counters
+ * cannot be read (answered `internal`). Names are NUL-terminated, valid
+ * counter names (1..PROTO_STATS_NAME_MAX bytes of [a-z0-9_.]), distinct,
+ * and must stay valid until exec_datagram() returns; max is
+ * PROTO_STATS_MAX. Counters that would take the reply body past
+ * PROTO_REP_BODY_MAX are left out from the end, so list the important
+ * ones first. It is called on the thread that executes the request, by
+ * every thread that does, with stats_arg. NULL: STATS is answered
+ * `unsupported`, whatever its body.
+ */
 struct exec_node {
 	uint32_t node_id;
 	const char *name;		/* 1..255 bytes */
 	uint64_t start_ms;		/* `now` when the node started */
+	int (*stats)(void *arg, const char **names, uint64_t *values,
+			size_t max);
+	void *stats_arg;
 };
 
 /* Reply datagrams for one request, and what they said. */

@@ -32,6 +32,11 @@
 #define PROTO_INDEX_DGRAM	0xffffu	/* reply op index: the whole datagram */
 #define PROTO_ENTRY_FIXED_LEN	28u	/* entry without endpoint and strings */
 #define PROTO_RECEIPT_LEN	16u
+#define PROTO_STATS_MAX		64u	/* counters in one STATS reply */
+#define PROTO_STATS_NAME_MAX	64u	/* counter name: 1..64 of [a-z0-9_.] */
+/* Largest reply op body: a reply op alone in a datagram (1450). */
+#define PROTO_REP_BODY_MAX	(PROTO_MAX_DGRAM - PROTO_HDR_LEN - \
+				 PROTO_REP_HDR_LEN)
 
 /* Endpoint address families (section 7). */
 #define PROTO_AF_NONE		0u
@@ -63,7 +68,7 @@ enum proto_opcode {
 	PROTO_OP_PUBLISH		= 0x21,	/* reserved */
 	PROTO_OP_MULTI_CALL		= 0x22,	/* reserved */
 	PROTO_OP_STATUS			= 0x30,
-	PROTO_OP_STATS			= 0x31,	/* reserved */
+	PROTO_OP_STATS			= 0x31,
 };
 
 /* Reply status codes (section 6). */

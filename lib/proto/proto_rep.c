@@ -53,6 +53,8 @@ proto_rep_body_kind(uint8_t opcode, uint8_t status)
 		return PROTO_BODY_PAGE;
 	case PROTO_OP_STATUS:
 		return PROTO_BODY_NODE;
+	case PROTO_OP_STATS:
+		return PROTO_BODY_STATS;
 	default:
 		return PROTO_BODY_RAW;
 	}
@@ -149,6 +151,8 @@ decode_body(struct proto_rd *r, struct proto_reply *rp, uint8_t *field)
 		return decode_page(r, &rp->u.page, field);
 	case PROTO_BODY_NODE:
 		return decode_node(r, &rp->u.node, field);
+	case PROTO_BODY_STATS:
+		return proto_stats_decode(r, &rp->u.stats, field);
 	case PROTO_BODY_FIELD:
 		return proto_rd_u8(r, &rp->u.field);
 	case PROTO_BODY_VERSIONS:
@@ -438,6 +442,8 @@ proto_rep_add(struct proto_enc *e, const struct proto_reply *r)
 		return proto_rep_add_page(e, r->index, r->opcode, &r->u.page);
 	case PROTO_BODY_NODE:
 		return proto_rep_add_node_status(e, r->index, &r->u.node);
+	case PROTO_BODY_STATS:
+		return proto_rep_add_stats_list(e, r->index, &r->u.stats);
 	case PROTO_BODY_FIELD:
 		return proto_rep_add_bad_request(e, r->index, r->opcode,
 				r->u.field);

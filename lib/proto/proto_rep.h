@@ -18,9 +18,15 @@
  * appends entries until PROTO_ENOSPC, proto_rep_page_end() writes count,
  * flags and cursor. No other op may be added between begin and end.
  *
- * The decoder validates a reply op's whole body (every entry of a page
- * included) before returning it, so iterating a page afterwards cannot
- * fail. Names, metadata, cursors and node names are views into the input.
+ * STATS counters are encoded in one go from arrays of names and values
+ * (proto_rep_add_stats()): a counter list is limited to PROTO_STATS_MAX
+ * counters and to a body of PROTO_REP_BODY_MAX bytes, so it always fits
+ * an empty datagram.
+ *
+ * The decoder validates a reply op's whole body (every entry of a page and
+ * every counter name included) before returning it, so iterating a page
+ * or a counter list afterwards cannot fail. Names, metadata, cursors, node
+ * names and counter names are views into the input.
  *
  * Any thread; no shared state; no RCU involvement.
  */
@@ -42,6 +48,7 @@ enum proto_body_kind {
 	PROTO_BODY_WOR,		/* WHEREIS_OR_REGISTER ok: outcome + entry */
 	PROTO_BODY_PAGE,	/* REGISTERED ok, MEMBERS ok */
 	PROTO_BODY_NODE,	/* STATUS ok */
+	PROTO_BODY_STATS,	/* STATS ok */
 	PROTO_BODY_FIELD,	/* bad_request */
 	PROTO_BODY_VERSIONS,	/* bad_version */
 	PROTO_BODY_LIMIT,	/* too_large */
@@ -71,6 +78,12 @@ struct proto_node_status {
 	struct proto_bytes name;	/* 1..255 bytes */
 };
 
+/* A counter list (STATS ok): count, then count x (name str8, value u64). */
+struct proto_stats {
+	uint16_t count;			/* <= PROTO_STATS_MAX */
+	struct proto_bytes items;	/* count encoded counters */
+};
+
 /* One decoded reply op. Only the member of proto_rep_body_kind() is set. */
 struct proto_reply {
 	uint16_t index;
@@ -83,6 +96,7 @@ struct proto_reply {
 		struct proto_entry entry;	/* ENTRY and WOR */
 		struct proto_page page;
 		struct proto_node_status node;
+		struct proto_stats stats;
 		uint8_t field;			/* bad_request */
 		uint32_t retry_after_ms;	/* overloaded */
 		uint16_t limit;			/* too_large */
@@ -114,6 +128,12 @@ struct proto_page_iter {
 	uint16_t left;
 };
 
+/* Counter iterator over a decoded counter list. */
+struct proto_stats_iter {
+	struct proto_rd rd;
+	uint16_t left;
+};
+
 enum proto_body_kind proto_rep_body_kind(uint8_t opcode, uint8_t status);
 
 /* Same return values as proto_req_parse(), for the reply direction. */
@@ -129,6 +149,26 @@ void proto_page_iter_init(struct proto_page_iter *it,
 		const struct proto_page *page);
 /* Returns 0 with *e filled, PROTO_END, or PROTO_EMALFORMED. */
 int proto_page_next(struct proto_page_iter *it, struct proto_entry *e);
+
+/* True when name[0..len) is a valid counter name: 1..64 of [a-z0-9_.]. */
+bool proto_stats_name_ok(const void *name, size_t len);
+/*
+ * Decodes a counter list body (count, then the counters), validating every
+ * counter; on failure returns false with *field set (PROTO_F_NAME for a
+ * bad or repeated name, PROTO_F_BODY otherwise). Used by proto_rep_next().
+ */
+bool proto_stats_decode(struct proto_rd *r, struct proto_stats *st,
+		uint8_t *field);
+
+void proto_stats_iter_init(struct proto_stats_iter *it,
+		const struct proto_stats *st);
+/*
+ * Returns 0 with *name (a view) and *value filled, PROTO_END, or
+ * PROTO_EMALFORMED (only for a list that was not decoded by
+ * proto_rep_next()).
+ */
+int proto_stats_next(struct proto_stats_iter *it, struct proto_bytes *name,
+		uint64_t *value);
 
 /* Starts a reply datagram; as proto_req_init(). */
 int proto_rep_init(struct proto_enc *e, void *buf, size_t cap,
@@ -149,6 +189,18 @@ int proto_rep_add_wor(struct proto_enc *e, uint16_t index, uint8_t outcome,
 		const struct proto_entry *ent);
 int proto_rep_add_node_status(struct proto_enc *e, uint16_t index,
 		const struct proto_node_status *ns);
+/*
+ * STATS ok with counters names[i] = values[i], i < n, in that order. Names
+ * are NUL-terminated. PROTO_EINVAL when n > PROTO_STATS_MAX, a name is not
+ * valid (proto_stats_name_ok()), a name repeats, or the body would exceed
+ * PROTO_REP_BODY_MAX bytes; PROTO_ENOSPC when it does not fit the room
+ * left (it always fits an empty datagram).
+ */
+int proto_rep_add_stats(struct proto_enc *e, uint16_t index,
+		const char *const *names, const uint64_t *values, size_t n);
+/* Appends a decoded counter list (re-encoding); validated again first. */
+int proto_rep_add_stats_list(struct proto_enc *e, uint16_t index,
+		const struct proto_stats *st);
 int proto_rep_add_bad_request(struct proto_enc *e, uint16_t index,
 		uint8_t opcode, uint8_t field);
 int proto_rep_add_overloaded(struct proto_enc *e, uint16_t index,

@@ -32,6 +32,7 @@ opcode_known(uint8_t opcode)
 	case PROTO_OP_LEAVE:
 	case PROTO_OP_MEMBERS:
 	case PROTO_OP_STATUS:
+	case PROTO_OP_STATS:
 		return true;
 	default:
 		return false;
@@ -131,6 +132,7 @@ decode_body(struct proto_rd *r, struct proto_op *op)
 	case PROTO_OP_REGISTERED:
 		return rd_max_count(r, op) && rd_cursor(r, op);
 	case PROTO_OP_STATUS:
+	case PROTO_OP_STATS:
 	default:
 		return true;
 	}
@@ -220,6 +222,7 @@ body_len(const struct proto_op *op)
 		return str_ok(op->cursor, 0, PROTO_CURSOR_MAX) ?
 			2 + 1 + op->cursor.len : -1;
 	case PROTO_OP_STATUS:
+	case PROTO_OP_STATS:
 		return 0;
 	default:
 		return str_ok(op->body, 0, UINT16_MAX) ? op->body.len : -1;
@@ -261,6 +264,7 @@ body_encode(struct proto_wr *w, const struct proto_op *op)
 		proto_wr_str8(w, op->cursor);
 		break;
 	case PROTO_OP_STATUS:
+	case PROTO_OP_STATS:
 		break;
 	default:
 		proto_wr_bytes(w, op->body.ptr, op->body.len);
@@ -418,6 +422,14 @@ int
 proto_req_add_status(struct proto_enc *e)
 {
 	struct proto_op op = { .opcode = PROTO_OP_STATUS };
+
+	return proto_req_add(e, &op);
+}
+
+int
+proto_req_add_stats(struct proto_enc *e)
+{
+	struct proto_op op = { .opcode = PROTO_OP_STATS };
 
 	return proto_req_add(e, &op);
 }

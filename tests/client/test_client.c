@@ -160,17 +160,26 @@ test_no_retry_statuses(void **state)
 	uint16_t port;
 	struct udp_server *s = udp_server_start(&port, 0);
 	struct swc_client *c;
-	struct swc_result r;
 	uint64_t before;
 	const uint8_t short_body[3] = { 0, 0, 0 };
 
 	(void)state;
 	assert_non_null(s);
 	c = client_for(port, 200, 3);
-	before = udp_server_requests(s);
-	assert_int_equal(swc_stats(c, &r), PROTO_ST_UNSUPPORTED);
-	assert_int_equal(r.tries, 1);
-	assert_int_equal(udp_server_requests(s) - before, 1);
+	/* An opcode the node does not implement: unsupported, once. */
+	{
+		struct swc_batch *b = swc_batch_new();
+
+		assert_int_equal(swc_batch_raw(b, PROTO_OP_REGISTER_MANAGED, 0,
+				NULL, 0, true), 0);
+		before = udp_server_requests(s);
+		assert_int_equal(swc_run(c, b), 0);
+		assert_int_equal(swc_batch_result(b, 0)->status,
+				PROTO_ST_UNSUPPORTED);
+		assert_int_equal(swc_batch_result(b, 0)->tries, 1);
+		assert_int_equal(udp_server_requests(s) - before, 1);
+		swc_batch_free(b);
+	}
 
 	/* A REGISTER whose body is cut short: bad_request naming handle. */
 	{
@@ -672,6 +681,25 @@ fake_answer(struct fake *f, const uint8_t *buf, size_t len,
 		fake_send(f, to, &e);
 		return;
 	}
+	if (f->mode == 2) {	/* a node older than STATS */
+		proto_rep_init(&e, out, sizeof(out), req.req_id);
+		for (i = 0; i < n; i++)
+			assert_int_equal(proto_rep_add_error(&e, (uint16_t)i,
+					ops[i], PROTO_EUNSUPP, 0), 0);
+		fake_send(f, to, &e);
+		return;
+	}
+	if (f->mode == 3) {	/* STATS ok with a name out of [a-z0-9_.] */
+		static const char *const names[] = { "abc" };
+		static const uint64_t values[] = { 1 };
+
+		proto_rep_init(&e, out, sizeof(out), req.req_id);
+		assert_int_equal(proto_rep_add_stats(&e, 0, names, values, 1),
+				0);
+		out[PROTO_HDR_LEN + PROTO_REP_HDR_LEN + 3] = 'A';
+		fake_send(f, to, &e);
+		return;
+	}
 	/* A stray (unknown request id) and a wrong opcode first. */
 	proto_rep_init(&e, out, sizeof(out), req.req_id + 1000);
 	proto_rep_add_empty(&e, 0, ops[0], PROTO_ST_OK);
@@ -722,6 +750,7 @@ test_fake_server(void **state)
 	struct swc_batch *b = swc_batch_new();
 	struct swc_counters k;
 	const struct swc_result *r;
+	struct swc_result res;
 	uint64_t t0;
 
 	(void)state;
@@ -759,11 +788,101 @@ test_fake_server(void **state)
 	assert_int_equal(r->version_min, 1);
 	assert_int_equal(r->tries, 1);
 
+	/* mode 2: a node that does not implement STATS. */
+	f.mode = 2;
+	f.nreq = 0;
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(swc_stats(c, &res), PROTO_ST_UNSUPPORTED);
+	assert_int_equal(res.tries, 1);
+	assert_int_equal(res.nstats, 0);
+	assert_null(res.stats);
+	assert_int_equal(f.nreq, 1);
+
+	/* mode 3: a counter list that does not parse, never retried. */
+	f.mode = 3;
+	f.nreq = 0;
+	assert_int_equal(swc_stats(c, &res), SWC_EBADREPLY);
+	assert_int_equal(res.nstats, 0);
+	assert_null(res.stats);
+	assert_int_equal(f.nreq, 1);
+
 	swc_batch_free(b);
 	swc_client_free(c);
 	f.stop = 1;
 	pthread_join(f.tid, NULL);
 	close(f.fd);
+}
+
+/* ---- STATS against the harness's counters --------------------------- */
+
+static uint64_t
+counter_of(const struct swc_result *r, const char *name, bool *found)
+{
+	uint16_t i;
+
+	for (i = 0; i < r->nstats; i++)
+		if (!strcmp(r->stats[i].name, name)) {
+			*found = true;
+			return r->stats[i].value;
+		}
+	*found = false;
+	return 0;
+}
+
+static void
+test_stats(void **state)
+{
+	uint16_t port;
+	struct udp_server *s = udp_server_start(&port, 0);
+	struct swc_client *c;
+	struct swc_batch *b = swc_batch_new();
+	const struct swc_result *br;
+	struct swc_result r;
+	bool found;
+	uint64_t before;
+
+	(void)state;
+	assert_non_null(s);
+	c = client_for(port, 500, 3);
+	assert_int_equal(swc_register(c, "s-1", 3, 1, NULL, NULL, 0, 0, &r),
+			PROTO_ST_OK);
+	assert_int_equal(swc_register(c, "s-2", 3, 2, NULL, NULL, 0, 0, &r),
+			PROTO_ST_OK);
+	before = udp_server_requests(s);
+	assert_int_equal(swc_stats(c, &r), PROTO_ST_OK);
+	assert_int_equal(r.opcode, PROTO_OP_STATS);
+	assert_int_equal(r.nstats, 2);
+	assert_non_null(r.stats);
+	assert_string_equal(r.stats[0].name, "requests");
+	assert_string_equal(r.stats[1].name, "entries");
+	assert_int_equal(counter_of(&r, "entries", &found), 2);
+	assert_true(found);
+	/* the STATS request itself is counted before it runs */
+	assert_int_equal(counter_of(&r, "requests", &found), before + 1);
+	assert_true(found);
+	counter_of(&r, "nonexistent", &found);
+	assert_false(found);
+
+	/* in a batch, next to other ops */
+	assert_int_equal(swc_batch_whereis(b, "s-1", 3), 0);
+	assert_int_equal(swc_batch_stats(b), 1);
+	assert_int_equal(swc_batch_status(b), 2);
+	assert_int_equal(swc_run(c, b), 0);
+	assert_int_equal(swc_batch_result(b, 0)->status, PROTO_ST_OK);
+	br = swc_batch_result(b, 1);
+	assert_int_equal(br->status, PROTO_ST_OK);
+	assert_int_equal(br->nstats, 2);
+	assert_int_equal(counter_of(br, "entries", &found), 2);
+	assert_int_equal(swc_batch_result(b, 2)->status, PROTO_ST_OK);
+	/* results are freed with the batch (ASan checks the leak) */
+	swc_batch_reset(b);
+	assert_int_equal(swc_batch_stats(b), 0);
+	assert_int_equal(swc_run(c, b), 0);
+	assert_int_equal(swc_batch_result(b, 0)->nstats, 2);
+
+	swc_batch_free(b);
+	swc_client_free(c);
+	udp_server_stop(s);
 }
 
 /* ---- arguments ------------------------------------------------------ */
@@ -900,6 +1019,7 @@ main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_fake_server),
+		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_arguments),
 	};
 

@@ -3,19 +3,59 @@
  *
  *   test_node [DROP_EVERY]   runs tests/support/udp_server on 127.0.0.1
  *   test_node --silent       binds a UDP port and never answers
+ *   test_node --old          a node older than every op: answers each op
+ *                            `unsupported` (e.g. STATS)
  *
  * Prints the port on the first line of stdout, then serves until stdin
  * reaches end of file (or the process is killed).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "proto.h"
 #include "udp_server.h"
+
+/* --old: answers every op of every request `unsupported`, until stdin
+ * reaches end of file. */
+static void
+serve_old(int fd)
+{
+	struct pollfd pfd[2] = { { .fd = 0, .events = POLLIN },
+				 { .fd = fd, .events = POLLIN } };
+	uint8_t buf[2048], out[PROTO_MAX_DGRAM];
+	struct sockaddr_storage from;
+	struct proto_req req;
+	struct proto_op op;
+	struct proto_enc e;
+	socklen_t flen;
+	ssize_t n;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0)
+			return;
+		if (pfd[0].revents && read(0, buf, sizeof(buf)) <= 0)
+			return;
+		if (!pfd[1].revents)
+			continue;
+		flen = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), 0,
+				(struct sockaddr *)&from, &flen);
+		if (n <= 0 || proto_req_parse(&req, buf, (size_t)n) != 0)
+			continue;
+		proto_rep_init(&e, out, sizeof(out), req.req_id);
+		while (proto_req_next_op(&req, &op) != PROTO_END)
+			proto_rep_add_error(&e, op.index, op.opcode,
+					PROTO_EUNSUPP, 0);
+		sendto(fd, out, proto_enc_finish(&e), 0,
+			(struct sockaddr *)&from, flen);
+	}
+}
 
 int
 main(int argc, char **argv)
@@ -25,7 +65,8 @@ main(int argc, char **argv)
 	char buf[256];
 	int fd = -1;
 
-	if (argc > 1 && strcmp(argv[1], "--silent") == 0) {
+	if (argc > 1 && (strcmp(argv[1], "--silent") == 0 ||
+			 strcmp(argv[1], "--old") == 0)) {
 		struct sockaddr_in a = { .sin_family = AF_INET,
 			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 		socklen_t alen = sizeof(a);
@@ -47,6 +88,11 @@ main(int argc, char **argv)
 	}
 	printf("%u\n", port);
 	fflush(stdout);
+	if (argc > 1 && strcmp(argv[1], "--old") == 0) {
+		serve_old(fd);
+		close(fd);
+		return 0;
+	}
 	while (fgets(buf, sizeof(buf), stdin) != NULL)
 		;
 	if (s)

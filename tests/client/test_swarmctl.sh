@@ -37,6 +37,7 @@ trap cleanup EXIT
 
 start_node PORT
 start_node SILENT --silent
+start_node OLD --old
 S=(-s "127.0.0.1:$PORT")
 
 # check WANT_RC WANT_REGEX ARGS...: runs swarmctl, checks exit code and
@@ -134,7 +135,9 @@ check 0 '\(2 registrations\)' "${S[@]}" registered
 check 0 'end\)' "${S[@]}" registered --max 0
 check 0 'node        1 \(test-node\)' "${S[@]}" status
 check 0 'partitions  4' "${S[@]}" status
-check 3 'stats: not supported by this server yet' "${S[@]}" stats
+check 0 '^requests +[0-9]+$' "${S[@]}" stats
+check 0 '^entries +2$' "${S[@]}" stats
+check 3 'stats: not supported by this server yet' -s "127.0.0.1:$OLD" stats
 check 3 'handle_mismatch' "${S[@]}" unregister dev-1 --handle 1
 check 0 'unregistered dev-1' "${S[@]}" unregister dev-1 --handle 42
 check 1 'not found' "${S[@]}" unregister dev-1 --handle 42
@@ -164,7 +167,9 @@ json 0 '"count":1' "${S[@]}" members jg
 json 0 '"end":true,"cursor":""' "${S[@]}" members jg --max 5
 json 0 '"count":4' "${S[@]}" registered
 json 0 '"node_name":"test-node"' "${S[@]}" status
-json 3 '"supported":false' "${S[@]}" stats
+json 0 '"supported":true.*"counters":\{"requests":[0-9]+,"entries":4\}' \
+	"${S[@]}" stats
+json 3 '"status":"unsupported","supported":false' -s "127.0.0.1:$OLD" stats
 json 0 '"status":"ok"' "${S[@]}" leave jg j-1
 json 0 '"status":"ok"' "${S[@]}" unregister j-1 --handle 1
 json 4 '"status":"no_answer".*"tries":2' -s "127.0.0.1:$SILENT" \

@@ -121,6 +121,8 @@ check_rc "registered" 0 ctl registered
 check "registered lists both names" bash -c 'grep -q it-1 /tmp/swarm-it.out && grep -q it-2 /tmp/swarm-it.out'
 check_rc "status" 0 ctl status
 check "status names the node" grep -q 'demo-1' /tmp/swarm-it.out
+check_rc "stats" 0 ctl stats
+check "stats reports the counters" bash -c "grep -Eq '^requests +[1-9]' /tmp/swarm-it.out && grep -q 'drop.udp_cksum' /tmp/swarm-it.out"
 check_rc "register with a 300 ms lease" 0 ctl register it-lease 3 --ttl 300
 sleep 0.6
 check_rc "the lease expired: not found" 1 ctl whereis it-lease

@@ -64,12 +64,28 @@ serve_one(struct udp_server *s, const struct exec_node *node)
 	urcu_qsbr_thread_offline();
 }
 
+/* STATS: "requests" (datagrams received) and "entries" (registrations). */
+static int
+stats(void *arg, const char **names, uint64_t *values, size_t max)
+{
+	struct udp_server *s = arg;
+
+	if (max < 2)
+		return 0;
+	names[0] = "requests";
+	values[0] = __atomic_load_n(&s->requests, __ATOMIC_RELAXED);
+	names[1] = "entries";
+	values[1] = trk_count(s->trk);
+	return 2;
+}
+
 static void *
 serve(void *arg)
 {
 	struct udp_server *s = arg;
 	struct exec_node node = { .node_id = 1, .name = "test-node",
-				  .start_ms = now_ms() };
+				  .start_ms = now_ms(), .stats = stats,
+				  .stats_arg = s };
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 
 	urcu_qsbr_register_thread();

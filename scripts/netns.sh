@@ -22,6 +22,10 @@ swarm_netns_up() {
 	ip netns exec "$ns" ip addr add "$cidr" dev "$host"
 	ip netns exec "$ns" ip link set "$host" up
 	ip netns exec "$ns" ethtool -K "$host" tx off rx off >/dev/null 2>&1 || true
+	# room for a datagram above the protocol's 1472-byte limit, so that
+	# too_large can be tested (af_packet's default frames are 2048 bytes)
+	ip link set "$dp" mtu 1600
+	ip netns exec "$ns" ip link set "$host" mtu 1600
 	# IPv6 autoconfiguration chatter would reach swarmd as drops: keep quiet
 	sysctl -qw "net.ipv6.conf.$dp.disable_ipv6=1" 2>/dev/null || true
 	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.all.disable_ipv6=1" 2>/dev/null || true

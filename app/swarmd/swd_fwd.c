@@ -203,8 +203,11 @@ swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
 	 * The request id for sub-requests, read straight from the header
 	 * (bytes 4..11): take is only called once exec has validated it.
 	 */
-	f->req_id = len >= PROTO_HDR_LEN ?
-		rte_be_to_cpu_64(*(const unaligned_uint64_t *)(req + 4)) : 0;
+	f->req_id = 0;
+	if (len >= PROTO_HDR_LEN) {
+		memcpy(&f->req_id, req + 4, sizeof(f->req_id));
+		f->req_id = rte_be_to_cpu_64(f->req_id);
+	}
 	w->stats.requests++;
 	if (exec_datagram_opts(swd.trk, &swd.node, req, len, now,
 			swd.nworkers > 1 ? &o : NULL, w->out) != EXEC_ANSWERED) {

@@ -123,6 +123,10 @@ check_rc "status" 0 ctl status
 check "status names the node" grep -q 'demo-1' /tmp/swarm-it.out
 check_rc "stats" 0 ctl stats
 check "stats reports the counters" bash -c "grep -Eq '^requests +[1-9]' /tmp/swarm-it.out && grep -q 'drop.udp_cksum' /tmp/swarm-it.out"
+raw_status() { in_ns python3 tests/integration/swarm_net.py request $IP 7400 "$1"; }
+check "a version 2 request is answered bad_version" [ "$(raw_status bad_version)" = 6 ]
+check "a reserved opcode is answered unsupported" [ "$(raw_status unsupported)" = 5 ]
+check "a 1500-byte request is answered too_large" [ "$(raw_status too_large)" = 7 ]
 check_rc "register with a 300 ms lease" 0 ctl register it-lease 3 --ttl 300
 sleep 0.6
 check_rc "the lease expired: not found" 1 ctl whereis it-lease
@@ -174,6 +178,18 @@ if swarmd_start; then ok "swarmd starts again"; else ko "swarmd starts again"; c
 check "ping after restart" in_ns ping -c 2 -i 0.2 -W 1 -q $IP
 check_rc "a fresh node has no entries: not found" 1 ctl whereis it-2
 check "second stop is clean" swarmd_stop
+
+# --- capacity: writes beyond max_entries are answered overloaded
+if swarmd_start --set max_entries=2 --set partitions=1; then
+	check_rc "register 1 of 2" 0 ctl register cap-1 1
+	check_rc "register 2 of 2" 0 ctl register cap-2 2
+	check_rc "register beyond max_entries: overloaded" 3 ctl register cap-3 3
+	check "the answer says overloaded" grep -q 'overloaded' /tmp/swarm-it.out
+	check_rc "lookups still answered when full" 0 ctl whereis cap-1
+	check "stop when full is clean" swarmd_stop
+else
+	ko "swarmd starts with max_entries=2"; cat "$LOG"
+fi
 
 # --- two workers: writes for the other worker's partitions are forwarded
 LCORES=0-1 QPAIRS=2

@@ -7,8 +7,8 @@
       kind with the drop reason swarmd is expected to count.
   swarm_net.py telemetry PREFIX COMMAND
       Queries swarmd's DPDK telemetry socket and prints the JSON answer.
-  swarm_net.py request IP PORT HEX
-      Sends one UDP datagram (hex payload) and prints the hex answer.
+  swarm_net.py request IP PORT bad_version|unsupported|too_large
+      Sends a canned request and prints the status code of the answer.
 """
 import json
 import socket
@@ -114,11 +114,26 @@ def telemetry(prefix, command):
     print(json.dumps(json.loads(s.recv(65536).decode())))
 
 
-def req(ip, port, hexdata):
+CANNED = {
+    # header with version 2: bad_version
+    "bad_version": lambda: struct.pack("!HBBQHH", 0x5357, 2, 0, 5, 1, 0) +
+    bytes([0x03, 0, 0, 2, 1, 0x61]),
+    # SEND (0x20) is reserved, not implemented: unsupported
+    "unsupported": lambda: struct.pack("!HBBQHH", 0x5357, 1, 0, 6, 1, 0) +
+    bytes([0x20, 0, 0, 0]),
+    # a 1500-byte datagram: too_large (needs an MTU above 1528)
+    "too_large": lambda: struct.pack("!HBBQHH", 0x5357, 1, 0, 7, 1, 0) +
+    bytes([0x03, 0, 0x05, 0xc8]) + bytes([255]) + b"x" * 1479,
+}
+
+
+def req(ip, port, what):
+    """Sends a canned request; prints the status of the first reply op."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(2)
-    s.sendto(bytes.fromhex(hexdata), (ip, int(port)))
-    print(s.recv(4096).hex())
+    s.sendto(CANNED[what](), (ip, int(port)))
+    reply = s.recv(4096)
+    print(reply[19] if len(reply) > 19 else -1)
 
 
 def main():

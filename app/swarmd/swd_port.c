@@ -84,9 +84,15 @@ swd_port_init(struct swd_ctx *c)
 			rte_strerror(-rc));
 		return rc;
 	}
+	/* a configured MAC becomes the port's, so frames to it are received */
 	if (rte_is_zero_ether_addr(&c->prm.ifc.mac))
-		rte_eth_macaddr_get(port, &c->prm.ifc.mac);
-	return 0;
+		rc = rte_eth_macaddr_get(port, &c->prm.ifc.mac);
+	else
+		rc = rte_eth_dev_default_mac_addr_set(port, &c->prm.ifc.mac);
+	if (rc != 0)
+		RTE_LOG(ERR, USER1, "port %u MAC address: %s\n", port,
+			rte_strerror(-rc));
+	return rc;
 }
 
 void

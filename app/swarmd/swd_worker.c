@@ -135,6 +135,10 @@ handle_frame(struct swd_worker *w, struct rte_mbuf *m, uint64_t now)
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (len == 0) {		/* the builders refuse what is not a request */
+		rte_pktmbuf_free(m);
+		return;
+	}
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
 	tx_queue(w, m);

@@ -179,8 +179,13 @@ check "ping after restart" in_ns ping -c 2 -i 0.2 -W 1 -q $IP
 check_rc "a fresh node has no entries: not found" 1 ctl whereis it-2
 check "second stop is clean" swarmd_stop
 
-# --- capacity: writes beyond max_entries are answered overloaded
-if swarmd_start --set max_entries=2 --set partitions=1; then
+# --- capacity: writes beyond max_entries are answered overloaded; and a
+# configured MAC becomes the port's (the client learns it by ARP)
+if swarmd_start --set max_entries=2 --set partitions=1 --set mac=02:00:00:00:00:42; then
+	in_ns ip neigh flush dev $HOST
+	check "ping with a configured MAC" in_ns ping -c 2 -i 0.2 -W 1 -q $IP
+	check "ARP answered with the configured MAC" \
+		bash -c "ip netns exec $NS ip neigh show $IP | grep -qi 02:00:00:00:00:42"
 	check_rc "register 1 of 2" 0 ctl register cap-1 1
 	check_rc "register 2 of 2" 0 ctl register cap-2 2
 	check_rc "register beyond max_entries: overloaded" 3 ctl register cap-3 3

@@ -61,6 +61,7 @@ part_init(struct trk_part *p, const struct trk_config *c)
 	int flags = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
 
 	p->node_id = c->node_id;
+	trk_tombs_init(p, c->tombstone_ms);
 	if (c->max_entries)
 		p->cap = (c->max_entries + c->nparts - 1) / c->nparts;
 	p->names = cds_lfht_new_flavor(size, size, 0,
@@ -84,6 +85,7 @@ part_free(struct trk_part *p)
 		cds_lfht_destroy(p->members, NULL);
 	trk_heap_fini(&p->heap);
 	trk_chq_fini(&p->chq);
+	trk_tombs_fini(p);
 }
 
 struct trk *

@@ -204,7 +204,10 @@ struct trk_config {
 	uint64_t max_entries;		/* whole tracker; 0 = no limit */
 	uint32_t change_queue_len;	/* per partition; 0 = no change queue */
 	bool no_auto_resize;		/* true: names tables never resize themselves */
+	uint64_t tombstone_ms;		/* keep removals this long; 0 = 60000 */
 };
+
+#define TRK_TOMBSTONE_MS_DEFAULT 60000
 
 struct trk;
 
@@ -261,8 +264,10 @@ int trk_unregister(struct trk *t, const struct trk_key *key, bool check_handle,
 
 /*
  * Reclaim up to budget entries of partition part whose lease expired at
- * now (earliest first), then hand pending retired memory to RCU. Returns
- * the number reclaimed (stops early when the change queue is full). Call
+ * now (earliest first), then up to budget tombstones older than
+ * tombstone_ms (not counted), then hand pending retired memory to RCU.
+ * Returns the number of entries reclaimed (stops early when the change
+ * queue is full). Call
  * it from the owner's loop. Owner thread of part, online.
  */
 size_t trk_expire(struct trk *t, uint32_t part, uint64_t now, size_t budget);
@@ -379,6 +384,69 @@ struct trk_change {
  */
 size_t trk_drain_changes(struct trk *t, uint32_t part, struct trk_change *out,
 		size_t max);
+
+/* ---- Replication hooks (see docs/tracker.md, "Replication hooks") ---- */
+
+/* trk_apply's return for a change that changed nothing (stale or repeat). */
+#define TRK_IGNORED 1
+
+/*
+ * Apply a change learned from a peer. Owner thread of the partition of
+ * ch->rec's name, online. The higher version (clock, then node) wins; a
+ * stored entry competes by its version whether or not its local lease ran
+ * out (trk_expire reclaims it as usual):
+ *  - REGISTER: stores the change's content with ch->rec.version, unless the
+ *    stored entry or a tombstone of the name is at least as new. The copy
+ *    has no local lease (lease_expiry 0): the owner's EXPIRE replicates.
+ *    Memberships of a replaced entry stay (they follow the new copy).
+ *  - UNREGISTER, EXPIRE: remove the entry (and its memberships) unless its
+ *    version is newer than the change's; either way keep a tombstone of
+ *    the name with the newest removal version for tombstone_ms, so older
+ *    REGISTERs arriving late are rejected.
+ *  - JOIN: the member entry must be stored (else TRK_NOT_FOUND); adds the
+ *    membership with the change's version, or raises an existing one's.
+ *  - LEAVE: removes the membership unless its version is newer.
+ * Every valid change advances the partition's clock (trk_clock_observe).
+ * Applied changes are NOT put in the change queue. Returns TRK_OK (state
+ * changed), TRK_IGNORED (nothing to do: older, or already applied), or an
+ * error, with nothing changed: TRK_INVALID (bad kind, name length, hash,
+ * endpoint, flags, empty group), TRK_NOT_FOUND, TRK_FULL, TRK_COLLISION,
+ * TRK_NOMEM.
+ */
+int trk_apply(struct trk *t, const struct trk_change *ch, uint64_t now);
+
+/*
+ * Anti-entropy digest: TRK_DIGEST_SEGS segments per partition, by the top
+ * 8 bits of the name hash (bits 56..63; the tables use bits 0..31, the
+ * partition bits 32..47). Each segment is the XOR of trk_digest_mix() over
+ * its stored entries, plus their count.
+ */
+#define TRK_DIGEST_SEGS 256
+
+struct trk_digest_seg {
+	uint64_t x;
+	uint64_t count;
+};
+
+static inline uint32_t
+trk_digest_seg_of(uint64_t hash)
+{
+	return (uint32_t)(hash >> 56);
+}
+
+/* Pure: the 64-bit mix of one entry's (hash, version). */
+uint64_t trk_digest_mix(uint64_t hash, const struct trk_version *v);
+
+/*
+ * Copy up to n segments of partition part (from segment 0) into out;
+ * returns how many, 0 for a bad part. Any thread; approximate (segments
+ * read one word at a time) while the owner writes.
+ */
+size_t trk_digest(const struct trk *t, uint32_t part,
+		struct trk_digest_seg *out, size_t n);
+
+/* Tombstones currently kept (sum over partitions; approximate). */
+uint64_t trk_tombstones(const struct trk *t);
 
 /* ---- Counters (any thread; approximate while writers run) ---- */
 

@@ -155,10 +155,25 @@ lease_set(struct trk_part *p, struct trk_entry *e, uint64_t exp)
 	}
 }
 
+/* Owner. Unlink e from the table, heap and digest; the caller retires it. */
+static void
+entry_unlink(struct trk_part *p, struct trk_entry *e)
+{
+	if (cds_lfht_del(p->names, &e->node) != 0)
+		abort();	/* single writer: only a broken invariant gets here */
+	if (e->heap_idx != TRK_NO_HEAP) {
+		trk_heap_remove(&p->heap, e);
+		TRK_COUNT_ADD(p, nleased, -1);
+	}
+	trk_digest_toggle(p, e, -1);
+	TRK_COUNT_ADD(p, nentries, -1);
+}
+
 int
 trk_entry_remove(struct trk_part *p, struct trk_entry *e,
-		enum trk_change_kind kind)
+		enum trk_change_kind kind, uint64_t now)
 {
+	struct trk_key k = trk_key_hashed(e->data, e->name_len, e->hash);
 	struct trk_version v;
 
 	if (!trk_chq_room(&p->chq, 1u + e->ngroups)) {
@@ -167,13 +182,9 @@ trk_entry_remove(struct trk_part *p, struct trk_entry *e,
 	}
 	trk_groups_leave_all(p, e, true);
 	v = trk_clock_tick(p);
-	if (cds_lfht_del(p->names, &e->node) != 0)
-		abort();	/* single writer: only a broken invariant gets here */
-	if (e->heap_idx != TRK_NO_HEAP) {
-		trk_heap_remove(&p->heap, e);
-		TRK_COUNT_ADD(p, nleased, -1);
-	}
-	TRK_COUNT_ADD(p, nentries, -1);
+	/* best effort: without the tombstone, anti-entropy repairs */
+	(void)trk_tomb_put(p, &k, &v, now);
+	entry_unlink(p, e);
 	if (kind == TRK_CH_EXPIRE)
 		TRK_COUNT_ADD(p, expired, 1);
 	else
@@ -209,6 +220,8 @@ insert_new(struct trk_part *p, const struct trk_reg *r, uint64_t now,
 		return TRK_NOMEM;
 	lease_set(p, e, exp);
 	cds_lfht_add(p->names, e->hash, &e->node);
+	trk_digest_toggle(p, e, 1);
+	trk_tomb_drop(p, &r->key);
 	TRK_COUNT_ADD(p, nentries, 1);
 	TRK_COUNT_ADD(p, registers, 1);
 	trk_chq_push(&p->chq, TRK_CH_REGISTER, e, &v, NULL);
@@ -252,6 +265,8 @@ refresh(struct trk_part *p, struct trk_entry *e, struct cds_lfht_iter *it,
 	trk_groups_follow(e, n);
 	if (cds_lfht_replace(p->names, it, n->hash, match_name, &m, &n->node))
 		abort();	/* single writer: e cannot have gone */
+	trk_digest_toggle(p, e, -1);
+	trk_digest_toggle(p, n, 1);
 	TRK_COUNT_ADD(p, updates, 1);
 	trk_chq_push(&p->chq, TRK_CH_REGISTER, n, &v, NULL);
 	trk_retire(p, e);
@@ -270,7 +285,7 @@ find_live(struct trk_part *p, const struct trk_key *k, uint64_t now,
 	int rc;
 
 	if (e != NULL && !trk_entry_live(e, now)) {
-		rc = trk_entry_remove(p, e, TRK_CH_EXPIRE);
+		rc = trk_entry_remove(p, e, TRK_CH_EXPIRE, now);
 		if (rc != TRK_OK)
 			return rc;
 		e = names_lookup(p, k, it, dups);
@@ -339,7 +354,7 @@ trk_unregister(struct trk *t, const struct trk_key *key, bool check_handle,
 		return rc;
 	if (e == NULL || (check_handle && e->handle != handle))
 		return TRK_NOT_FOUND;
-	return trk_entry_remove(p, e, TRK_CH_UNREGISTER);
+	return trk_entry_remove(p, e, TRK_CH_UNREGISTER, now);
 }
 
 size_t
@@ -354,10 +369,11 @@ trk_expire(struct trk *t, uint32_t part, uint64_t now, size_t budget)
 	p = &t->part[part];
 	while (n < budget && (e = trk_heap_min(&p->heap)) != NULL &&
 			e->lease_expiry <= now) {
-		if (trk_entry_remove(p, e, TRK_CH_EXPIRE) != TRK_OK)
+		if (trk_entry_remove(p, e, TRK_CH_EXPIRE, now) != TRK_OK)
 			break;
 		n++;
 	}
+	trk_tombs_expire(p, now, budget);
 	trk_retire_flush(p);
 	return n;
 }
@@ -410,4 +426,155 @@ trk_whereis_copy(const struct trk *t, const struct trk_key *key,
 		return TRK_NOT_FOUND;
 	trk_entry_copy(e, out);
 	return TRK_OK;
+}
+
+/* ---- Changes from peers ---- */
+
+static bool
+change_valid(const struct trk_change *ch)
+{
+	const struct trk_record *r = &ch->rec;
+
+	if (ch->kind < TRK_CH_REGISTER || ch->kind > TRK_CH_LEAVE ||
+			r->name_len == 0 ||
+			r->hash != ring_hash_name(r->name, r->name_len))
+		return false;
+	if ((ch->kind == TRK_CH_JOIN || ch->kind == TRK_CH_LEAVE) &&
+			ch->group_len == 0)
+		return false;
+	if (ch->kind == TRK_CH_REGISTER)
+		return (r->flags & ~(uint32_t)TRK_F_MANAGED) == 0 &&
+			endpoint_valid(&r->ep);
+	return true;
+}
+
+/* The content of a change as a registration request (no local lease). */
+static void
+reg_of(const struct trk_record *rec, struct trk_reg *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->key = trk_key_hashed(rec->name, rec->name_len, rec->hash);
+	r->handle = rec->handle;
+	r->ep = rec->ep;
+	r->owner = rec->owner;
+	r->flags = rec->flags;
+	r->meta = rec->meta;
+	r->meta_len = rec->meta_len;
+}
+
+static int
+apply_register(struct trk_part *p, const struct trk_record *rec)
+{
+	struct name_match m = { .name = rec->name, .len = rec->name_len };
+	struct cds_lfht_iter it;
+	struct trk_entry *e, *n;
+	struct trk_tomb *tb;
+	unsigned int dups;
+	struct trk_reg r;
+
+	reg_of(rec, &r);
+	e = names_lookup(p, &r.key, &it, &dups);
+	if (e != NULL) {
+		if (trk_version_cmp(&rec->version, &e->version) <= 0)
+			return TRK_IGNORED;
+		n = entry_new(&r, &rec->version);
+		if (n == NULL)
+			return TRK_NOMEM;
+		n->managed_state = e->managed_state;
+		if (e->heap_idx != TRK_NO_HEAP) {
+			/* the peer's newer content carries no local lease */
+			trk_heap_remove(&p->heap, e);
+			TRK_COUNT_ADD(p, nleased, -1);
+		}
+		trk_groups_follow(e, n);
+		if (cds_lfht_replace(p->names, &it, n->hash, match_name, &m,
+					&n->node))
+			abort();
+		trk_digest_toggle(p, e, -1);
+		trk_digest_toggle(p, n, 1);
+		TRK_COUNT_ADD(p, updates, 1);
+		trk_retire(p, e);
+		return TRK_OK;
+	}
+	tb = trk_tomb_find(p, &r.key);
+	if (tb != NULL && trk_version_cmp(&rec->version, &tb->version) <= 0)
+		return TRK_IGNORED;	/* removed after this was written */
+	if (p->cap && p->nentries >= p->cap) {
+		TRK_COUNT_ADD(p, full, 1);
+		return TRK_FULL;
+	}
+	if (dups >= TRK_HASH_DUP_MAX)
+		return TRK_COLLISION;
+	n = entry_new(&r, &rec->version);
+	if (n == NULL)
+		return TRK_NOMEM;
+	cds_lfht_add(p->names, n->hash, &n->node);
+	trk_digest_toggle(p, n, 1);
+	if (tb != NULL)
+		trk_tomb_drop(p, &r.key);
+	TRK_COUNT_ADD(p, nentries, 1);
+	TRK_COUNT_ADD(p, registers, 1);
+	return TRK_OK;
+}
+
+static int
+apply_remove(struct trk_part *p, const struct trk_change *ch, uint64_t now)
+{
+	const struct trk_record *rec = &ch->rec;
+	struct trk_key k = trk_key_hashed(rec->name, rec->name_len, rec->hash);
+	struct cds_lfht_iter it;
+	struct trk_entry *e;
+	struct trk_tomb *tb;
+
+	e = names_lookup(p, &k, &it, NULL);
+	if (e != NULL && trk_version_cmp(&e->version, &rec->version) > 0)
+		return TRK_IGNORED;	/* re-registered after this removal */
+	tb = trk_tomb_find(p, &k);
+	if (e == NULL && tb != NULL &&
+			trk_version_cmp(&tb->version, &rec->version) >= 0)
+		return TRK_IGNORED;
+	if (trk_tomb_put(p, &k, &rec->version, now) != TRK_OK)
+		return TRK_NOMEM;
+	if (e == NULL)
+		return TRK_OK;	/* only the tombstone: a late REGISTER loses */
+	trk_groups_leave_all(p, e, false);
+	entry_unlink(p, e);
+	if (ch->kind == TRK_CH_EXPIRE)
+		TRK_COUNT_ADD(p, expired, 1);
+	else
+		TRK_COUNT_ADD(p, unregisters, 1);
+	trk_retire(p, e);
+	return TRK_OK;
+}
+
+int
+trk_apply(struct trk *t, const struct trk_change *ch, uint64_t now)
+{
+	struct cds_lfht_iter it;
+	struct trk_key k, g;
+	struct trk_entry *e;
+	struct trk_part *p;
+	int rc;
+
+	if (t == NULL || ch == NULL || !change_valid(ch))
+		return TRK_INVALID;
+	p = trk_part_get(t, ch->rec.hash);
+	switch (ch->kind) {
+	case TRK_CH_REGISTER:
+		rc = apply_register(p, &ch->rec);
+		break;
+	case TRK_CH_UNREGISTER:
+	case TRK_CH_EXPIRE:
+		rc = apply_remove(p, ch, now);
+		break;
+	default:
+		k = trk_key_hashed(ch->rec.name, ch->rec.name_len, ch->rec.hash);
+		g = trk_key(ch->group, ch->group_len);
+		e = names_lookup(p, &k, &it, NULL);
+		rc = e ? trk_groups_apply(p, e, ch, &g) : TRK_NOT_FOUND;
+		break;
+	}
+	/* Lamport receive rule, whatever the outcome */
+	trk_clock_observe(t, trk_part_of(t, ch->rec.hash), &ch->rec.version);
+	return rc;
 }

@@ -191,7 +191,7 @@ trk_groups_follow(struct trk_entry *old, struct trk_entry *e)
 /* Owner. Link a new membership of e in g (room already checked). */
 static struct trk_member *
 member_add(struct trk_part *p, struct trk_entry *e, struct trk_group *g,
-		bool new_group)
+		bool new_group, const struct trk_version *v)
 {
 	struct trk_member *m = malloc(sizeof(*m));
 
@@ -200,7 +200,7 @@ member_add(struct trk_part *p, struct trk_entry *e, struct trk_group *g,
 	m->seq = ++p->member_seq;
 	m->group = g;
 	m->entry = e;
-	m->version = trk_clock_tick(p);
+	m->version = v ? *v : trk_clock_tick(p);
 	if (new_group) {
 		cds_lfht_add(p->groups, g->hash, &g->node);
 		TRK_COUNT_ADD(p, ngroups, 1);
@@ -244,13 +244,56 @@ trk_join(struct trk *t, const struct trk_key *group,
 	new_group = g == NULL;
 	if (new_group && (g = group_new(group)) == NULL)
 		return TRK_NOMEM;
-	m = member_add(p, e, g, new_group);
+	m = member_add(p, e, g, new_group, NULL);
 	if (m == NULL) {
 		if (new_group)
 			free(g);
 		return TRK_NOMEM;
 	}
 	trk_chq_push(&p->chq, TRK_CH_JOIN, e, &m->version, g);
+	return TRK_OK;
+}
+
+/*
+ * Owner. A JOIN or LEAVE from a peer for the stored entry e: the newer
+ * version wins, nothing is recorded in the change queue.
+ */
+int
+trk_groups_apply(struct trk_part *p, struct trk_entry *e,
+		const struct trk_change *ch, const struct trk_key *group)
+{
+	const struct trk_version *v = &ch->rec.version;
+	int idx = member_index(e, group);
+	struct trk_member *m;
+	struct trk_group *g;
+	bool new_group;
+
+	if (ch->kind == TRK_CH_LEAVE) {
+		if (idx < 0 || trk_version_cmp(&e->groups[idx]->version, v) > 0)
+			return TRK_IGNORED;
+		member_remove(p, e, idx, false);
+		return TRK_OK;
+	}
+	if (idx >= 0) {
+		m = e->groups[idx];
+		if (trk_version_cmp(v, &m->version) <= 0)
+			return TRK_IGNORED;
+		m->version = *v;	/* owner-only field */
+		return TRK_OK;
+	}
+	if (e->ngroups >= TRK_GROUPS_PER_ENTRY)
+		return TRK_FULL;
+	if (groups_grow(e) != TRK_OK)
+		return TRK_NOMEM;
+	g = group_find(p, group);
+	new_group = g == NULL;
+	if (new_group && (g = group_new(group)) == NULL)
+		return TRK_NOMEM;
+	if (member_add(p, e, g, new_group, v) == NULL) {
+		if (new_group)
+			free(g);
+		return TRK_NOMEM;
+	}
 	return TRK_OK;
 }
 

@@ -63,6 +63,24 @@ struct trk_member {
 	struct trk_version version;
 };
 
+/* A removal remembered for tombstone_ms (owner only, trk_replica.c). */
+struct trk_tomb {
+	struct trk_tomb *next;		/* hash chain */
+	struct cds_list_head fifo;	/* by time, oldest first */
+	uint64_t hash;
+	uint64_t time;			/* `now` of the removal */
+	struct trk_version version;	/* newest removal seen */
+	uint8_t name_len;
+	uint8_t name[];
+};
+
+struct trk_tombs {
+	struct trk_tomb **bucket;	/* power of two, or NULL while empty */
+	uint64_t nbuckets;
+	uint64_t n;
+	struct cds_list_head fifo;
+};
+
 struct trk_part {
 	/* read by every thread */
 	struct cds_lfht *names;		/* struct trk_entry by name hash */
@@ -76,6 +94,8 @@ struct trk_part {
 	struct trk_heap heap;
 	struct trk_chq chq;
 	struct trk_retire *retire;
+	uint64_t tomb_ms;
+	struct trk_tombs tombs;
 	/* counters: written by the owner, read racily */
 	uint64_t nentries;
 	uint64_t nleased;
@@ -88,6 +108,8 @@ struct trk_part {
 	uint64_t busy;
 	uint64_t full;
 	uint64_t cursor_fallbacks;	/* written by readers, atomically */
+	/* anti-entropy digest: written by the owner, read racily */
+	struct trk_digest_seg digest[TRK_DIGEST_SEGS];
 } __attribute__((aligned(64)));
 
 struct trk {
@@ -135,6 +157,29 @@ trk_split_key(uint64_t h)
 /* trk_clock.c: versions from the partition's Lamport clock. */
 struct trk_version trk_clock_tick(struct trk_part *p);
 
+/* trk_replica.c: digests and tombstones (owner only for writes). */
+static inline void
+trk_digest_toggle(struct trk_part *p, const struct trk_entry *e, int64_t d)
+{
+	struct trk_digest_seg *s = &p->digest[trk_digest_seg_of(e->hash)];
+
+	CMM_STORE_SHARED(s->x, s->x ^ trk_digest_mix(e->hash, &e->version));
+	CMM_STORE_SHARED(s->count, s->count + (uint64_t)d);
+}
+
+void trk_tombs_init(struct trk_part *p, uint64_t ms);
+void trk_tombs_fini(struct trk_part *p);
+struct trk_tomb *trk_tomb_find(struct trk_part *p, const struct trk_key *k);
+/* Record a removal of k at version v (keeps the newest); TRK_NOMEM. */
+int trk_tomb_put(struct trk_part *p, const struct trk_key *k,
+		const struct trk_version *v, uint64_t now);
+void trk_tomb_drop(struct trk_part *p, const struct trk_key *k);
+size_t trk_tombs_expire(struct trk_part *p, uint64_t now, size_t budget);
+
+/* trk_groups.c: memberships from peers (no change recorded). */
+int trk_groups_apply(struct trk_part *p, struct trk_entry *e,
+		const struct trk_change *ch, const struct trk_key *group);
+
 /* trk_retire.c: free ptr after a grace period (owner, online). */
 void trk_retire(struct trk_part *p, void *ptr);
 void trk_retire_flush(struct trk_part *p);
@@ -162,7 +207,7 @@ size_t trk_chq_drain(struct trk_chq *q, struct trk_change *out, size_t max);
 struct trk_entry *trk_names_find(struct trk_part *p, const struct trk_key *k,
 		struct cds_lfht_iter *it, unsigned int *dups);
 int trk_entry_remove(struct trk_part *p, struct trk_entry *e,
-		enum trk_change_kind kind);
+		enum trk_change_kind kind, uint64_t now);
 
 /* trk_groups.c: what the entry code needs from groups. */
 void trk_groups_leave_all(struct trk_part *p, struct trk_entry *e,

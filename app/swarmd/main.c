@@ -156,6 +156,13 @@ main(int argc, char **argv)
 	uint32_t nparts = 0;
 	int ret, rc;
 
+	/*
+	 * The RCU reclamation thread inherits the CPU affinity of the thread
+	 * that creates it. Created lazily it would start on a worker lcore
+	 * and share that core; created here, before EAL pins this thread, it
+	 * may run on any CPU.
+	 */
+	urcu_qsbr_get_default_call_rcu_data();
 	ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "swarmd: EAL init failed: %s\n",
@@ -170,6 +177,13 @@ main(int argc, char **argv)
 		swd_config_free(&cfg);
 		rte_eal_cleanup();
 		return rc < 0 ? SWD_CONFIG_EXIT_STATUS : 0;
+	}
+	if (cfg.ring_steering == SWD_STEERING_FLOW) {
+		fprintf(stderr, "swarmd: ring_steering: 'flow' (rte_flow by UDP "
+			"port) is not implemented yet; use 'software'\n");
+		swd_config_free(&cfg);
+		rte_eal_cleanup();
+		return SWD_CONFIG_EXIT_STATUS;
 	}
 	if (rte_eth_dev_count_avail() == 0) {
 		fprintf(stderr, "swarmd: no port: give EAL a device, e.g. "

@@ -104,6 +104,30 @@ fwd_open(struct swd_fwd *f, uint16_t o)
 	return true;
 }
 
+static void
+fwd_refuse_op(struct swd_fwd *f, const struct proto_op *op)
+{
+	f->refused.index_map[f->refused.nops] = op->index;
+	f->refused.opcode[f->refused.nops++] = op->opcode;
+}
+
+/*
+ * Owner of the partition a WHEREIS reads, when an earlier op of the same
+ * request was forwarded to that owner (-1 otherwise): the read must follow
+ * the write it may depend on ("REGISTER x; WHEREIS x" in one datagram).
+ */
+static int
+fwd_read_owner(const struct swd_fwd *f, const struct proto_op *op)
+{
+	uint16_t o;
+
+	if (op->opcode != PROTO_OP_WHEREIS || f->ntouched == 0)
+		return -1;
+	o = swd.part_owner[trk_part_of(swd.trk,
+			ring_hash_name(op->name.ptr, op->name.len))];
+	return o != f->w->index && f->msg[o] != NULL ? o : -1;
+}
+
 /* exec take hook: true = run here; false = forwarded (or refused). */
 static bool
 fwd_take(const struct proto_op *op, void *arg)
@@ -112,19 +136,27 @@ fwd_take(const struct proto_op *op, void *arg)
 	int part = exec_op_partition(swd.trk, op);
 	uint16_t o;
 
-	if (part < 0)
-		return true;
-	o = swd.part_owner[part];
-	if (o == f->w->index)
-		return true;
+	if (part < 0) {
+		int ro = fwd_read_owner(f, op);
+
+		if (ro < 0)
+			return true;
+		o = (uint16_t)ro;
+	} else {
+		o = swd.part_owner[part];
+		if (o == f->w->index)
+			return true;
+	}
+	/* never write another worker's partition: refuse instead */
 	if (f->msg[o] == NULL && !fwd_open(f, o)) {
-		/* never write another worker's partition: refuse instead */
-		f->refused.index_map[f->refused.nops] = op->index;
-		f->refused.opcode[f->refused.nops++] = op->opcode;
+		fwd_refuse_op(f, op);
 		return false;
 	}
-	proto_req_add_raw(&f->enc[o], op->opcode, op->flags, op->body.ptr,
-			op->body.len);
+	if (proto_req_add_raw(&f->enc[o], op->opcode, op->flags, op->body.ptr,
+			op->body.len) != 0) {
+		fwd_refuse_op(f, op);	/* a subset always fits: defensive */
+		return false;
+	}
 	f->msg[o]->index_map[f->msg[o]->nops] = op->index;
 	f->msg[o]->opcode[f->msg[o]->nops++] = op->opcode;
 	return false;
@@ -147,6 +179,7 @@ fwd_refuse(struct swd_fwd *f, struct swd_fwd_msg *m)
 	}
 	out->len[0] = proto_enc_finish(&e);
 	out->n = out->len[0] > 0;
+	f->w->stats.op_status[PROTO_ST_OVERLOADED] += i;
 	swd_send_replies(f->w, &m->client, NULL, out);
 }
 

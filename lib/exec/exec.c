@@ -84,7 +84,7 @@ reply_count(struct exec_ctx *c, uint8_t status)
 }
 
 /* Any short answer: always finds room (the reserve guarantees it). */
-static void
+void
 reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
 		uint8_t status, int (*add)(struct exec_ctx *, uint16_t,
 			uint8_t, uint8_t))

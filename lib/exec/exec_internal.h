@@ -29,6 +29,13 @@ bool reply_full_here(const struct exec_ctx *c);
 bool reply_may_grow(const struct exec_ctx *c);
 /* Count one answered op with its status. */
 void reply_count(struct exec_ctx *c, uint8_t status);
+/*
+ * Answer with a short reply op made by add(); uses the reserve datagrams
+ * when needed, counts the op, or counts it unanswered if even that fails.
+ */
+void reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
+		uint8_t status, int (*add)(struct exec_ctx *, uint16_t,
+			uint8_t, uint8_t));
 /* Answer op with a bodiless status (overloaded gets retry-after 0). */
 void reply_status(struct exec_ctx *c, const struct proto_op *op,
 		uint8_t status);

@@ -51,17 +51,21 @@ page_fill(struct exec_ctx *c, struct proto_page_enc *pg,
 	return k;
 }
 
+static int
+add_bad_cursor(struct exec_ctx *c, uint16_t index, uint8_t opcode,
+		uint8_t status)
+{
+	(void)status;
+	return proto_rep_add_bad_request(&c->enc, index, opcode,
+			PROTO_F_CURSOR);
+}
+
+/* A short answer: it may use the reserve datagrams like any error. */
 static void
 page_bad_cursor(struct exec_ctx *c, const struct proto_op *op)
 {
-	if (proto_rep_add_bad_request(&c->enc, op->index, op->opcode,
-			PROTO_F_CURSOR) == PROTO_ENOSPC && reply_may_grow(c)) {
-		reply_close(c);
-		reply_open(c);
-		proto_rep_add_bad_request(&c->enc, op->index, op->opcode,
-				PROTO_F_CURSOR);
-	}
-	reply_count(c, PROTO_ST_BAD_REQUEST);
+	reply_short(c, op->index, op->opcode, PROTO_ST_BAD_REQUEST,
+			add_bad_cursor);
 }
 
 /* Opens a page, in a fresh datagram when the current one is too full. */

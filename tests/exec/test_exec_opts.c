@@ -185,6 +185,53 @@ test_all_skipped_sends_nothing(void **state)
 	assert_int_equal(f->out.ops, 0);
 }
 
+/*
+ * The reply budget is spent by large answers; a later op with a bad cursor
+ * must still get its (short) bad_request from the reserve datagrams.
+ */
+static void
+test_bad_cursor_answered_after_budget(void **state)
+{
+	struct fx *f = *state;
+	struct proto_endpoint ep = { .family = PROTO_AF_IPV4, .port = 9,
+				     .addr = { 10, 0, 0, 9 } };
+	uint8_t meta[255], st[64], opc[64];
+	struct proto_enc e;
+	struct proto_reply r;
+	struct proto_rep rep;
+	uint8_t last = 0xff;
+	size_t k;
+	int i, n = 0;
+
+	memset(meta, 'm', sizeof(meta));
+	proto_req_init(&e, f->req, sizeof(f->req), 77);
+	assert_int_equal(proto_req_add_register(&e, "a", 1, 1, &ep, meta,
+			sizeof(meta), 0), 0);
+	f->len = proto_enc_finish(&e);
+	exec_datagram(f->t, &f->node, f->req, f->len, NOW, &f->out);
+	answers(&f->out, st, opc);
+	assert_int_equal(st[0], PROTO_ST_OK);
+
+	proto_req_init(&e, f->req, sizeof(f->req), 78);
+	for (i = 0; i < 200; i++, n++)
+		assert_int_equal(proto_req_add_whereis(&e, "a", 1), 0);
+	assert_int_equal(proto_req_add_registered(&e, "12345", 5, 0), 0);
+	n++;
+	f->len = proto_enc_finish(&e);
+	exec_datagram(f->t, &f->node, f->req, f->len, NOW, &f->out);
+	assert_int_equal(f->out.unanswered, 0);
+	assert_int_equal(f->out.ops, n);
+	assert_true(f->out.status[PROTO_ST_OVERLOADED] > 0);
+	for (k = 0; k < f->out.n; k++) {
+		assert_int_equal(proto_rep_parse(&rep, f->out.dgram[k],
+				f->out.len[k]), 0);
+		while (proto_rep_next(&rep, &r) == 0)
+			if (r.index == n - 1)
+				last = r.status;
+	}
+	assert_int_equal(last, PROTO_ST_BAD_REQUEST);
+}
+
 int
 main(void)
 {
@@ -196,6 +243,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_take_hook_skips_ops,
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_skipped_sends_nothing,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(
+				test_bad_cursor_answered_after_budget,
 				setup, teardown),
 	};
 

@@ -87,6 +87,8 @@ check "bad value message names the key" grep -q 'udp_port' /tmp/swarm-it.out
 check_rc "unknown key exits 2" 2 bad -c configs/demo.conf --set no_such_key=1
 check_rc "missing file exits 2" 2 bad -c /nonexistent.conf
 check_rc "--check of the demo config exits 0" 0 bad -c configs/demo.conf --check
+check_rc "ring_steering=flow (not implemented) exits 2" 2 bad -c configs/demo.conf --set ring_steering=flow
+check "the message names ring_steering" grep -q 'ring_steering' /tmp/swarm-it.out
 
 # --- start
 swarm_netns_up "$NS" "$DP" "$HOST" 10.78.0.1/24
@@ -204,6 +206,8 @@ if swarmd_start --set partitions=4; then
 		storm register --names 50000 --batch 16 --window 64 --sockets 4
 	n=$(tel_get /swarm/stats fwd_in)
 	check "sub-requests were forwarded between workers ($n)" [ "$n" -gt 0 ]
+	n=$(in_ns python3 tests/integration/swarm_net.py rw $IP 7400 40)
+	check "REGISTER x; WHEREIS x in one datagram: read sees write ($n/40)" [ "$n" = 40 ]
 	n=$(tel_get /swarm/stats fwd_ring_full)
 	check "no forward was refused ($n)" [ "$n" -eq 0 ]
 	check "stop with two workers is clean" swarmd_stop

@@ -7,6 +7,9 @@
       kind with the drop reason swarmd is expected to count.
   swarm_net.py telemetry PREFIX COMMAND
       Queries swarmd's DPDK telemetry socket and prints the JSON answer.
+  swarm_net.py rw IP PORT COUNT
+      REGISTER x; WHEREIS x in one datagram, COUNT names; prints how many
+      WHEREIS saw the REGISTER before them.
   swarm_net.py request IP PORT bad_version|unsupported|too_large
       Sends a canned request and prints the status code of the answer.
 """
@@ -136,12 +139,49 @@ def req(ip, port, what):
     print(reply[19] if len(reply) > 19 else -1)
 
 
+def read_your_writes(ip, port, count):
+    """REGISTER x; WHEREIS x in one datagram, for count names: prints how
+    many WHEREIS were answered ok (the answers of one request may come in
+    several datagrams, from different workers)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    good = 0
+    for i in range(int(count)):
+        name = b"rw-%d" % i
+        reg = struct.pack("!QI", 100 + i, 0) + bytes([0]) + \
+            struct.pack("!H", 0) + bytes([len(name)]) + name + bytes([0])
+        who = bytes([len(name)]) + name
+        req_id = 1000 + i
+        dgram = struct.pack("!HBBQHH", 0x5357, 1, 0, req_id, 2, 0) + \
+            bytes([0x01, 0]) + struct.pack("!H", len(reg)) + reg + \
+            bytes([0x03, 0]) + struct.pack("!H", len(who)) + who
+        s.sendto(dgram, (ip, int(port)))
+        status = {}
+        try:
+            while len(status) < 2:
+                d = s.recv(4096)
+                if struct.unpack("!Q", d[4:12])[0] != req_id:
+                    continue
+                off = 16
+                for _ in range(struct.unpack("!H", d[12:14])[0]):
+                    idx, _, st, ln = struct.unpack("!HBBH", d[off:off + 6])
+                    status[idx] = st
+                    off += 6 + ln
+        except socket.timeout:
+            pass
+        if status.get(0) == 0 and status.get(1) == 0:
+            good += 1
+    print(good)
+
+
 def main():
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
     if cmd == "badpkt" and len(sys.argv) == 8:
         badpkt(*sys.argv[2:])
     elif cmd == "telemetry" and len(sys.argv) == 4:
         telemetry(*sys.argv[2:])
+    elif cmd == "rw" and len(sys.argv) == 5:
+        read_your_writes(*sys.argv[2:])
     elif cmd == "request" and len(sys.argv) == 5:
         req(*sys.argv[2:])
     else:

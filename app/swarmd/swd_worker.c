@@ -82,11 +82,12 @@ swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
 		size_t flen;
 
 		reuse = NULL;
-		if (m == NULL && (m = rte_pktmbuf_alloc(swd.pool)) == NULL) {
+		if (m != NULL)
+			rte_pktmbuf_reset(m);	/* a request mbuf: fresh ones are */
+		else if ((m = rte_pktmbuf_alloc(swd.pool)) == NULL) {
 			w->stats.mbuf_alloc_failed++;
 			continue;
 		}
-		rte_pktmbuf_reset(m);
 		frame = rte_pktmbuf_mtod(m, uint8_t *);
 		memcpy(frame + NET_UDP_HDRS_LEN, out->dgram[k], out->len[k]);
 		flen = net_udp_reply(frame, pkt, &swd.prm.ifc, out->len[k],

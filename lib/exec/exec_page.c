@@ -22,17 +22,15 @@
 /* Entries asked for when the client says "as many as fit". */
 #define EXEC_PAGE_ASK 64
 
+/* One page from the tracker; group is NULL for REGISTERED. */
 static int
-page_fetch(struct exec_ctx *c, const struct proto_op *op,
+page_fetch(struct exec_ctx *c, const struct trk_key *group,
 		struct trk_cursor *cur, const struct trk_entry **ents,
 		size_t ask, size_t *n)
 {
-	struct trk_key g;
-
-	if (op->opcode == PROTO_OP_REGISTERED)
+	if (group == NULL)
 		return trk_registered(c->t, cur, c->now, ents, ask, n);
-	g = trk_key(op->group.ptr, op->group.len);
-	return trk_members(c->t, &g, cur, c->now, ents, ask, n);
+	return trk_members(c->t, group, cur, c->now, ents, ask, n);
 }
 
 /* Encodes entries into the open page; returns how many fit. */
@@ -92,9 +90,14 @@ exec_page(struct exec_ctx *c, const struct proto_op *op)
 	const struct trk_entry *ents[EXEC_PAGE_ASK];
 	struct trk_cursor start, cur;
 	struct proto_page_enc pg;
+	struct trk_key gkey, *group = NULL;
 	size_t want, n, k;
 	bool fresh, done;
 
+	if (op->opcode == PROTO_OP_MEMBERS) {	/* hashed once, not per retry */
+		gkey = trk_key(op->group.ptr, op->group.len);
+		group = &gkey;
+	}
 	if (op->cursor.len != 0 && op->cursor.len != sizeof(start.b)) {
 		page_bad_cursor(c, op);
 		return;
@@ -106,7 +109,7 @@ exec_page(struct exec_ctx *c, const struct proto_op *op)
 		EXEC_PAGE_ASK : op->max_count;
 	for (;;) {
 		cur = start;
-		if (page_fetch(c, op, &cur, ents, want, &n) != TRK_OK) {
+		if (page_fetch(c, group, &cur, ents, want, &n) != TRK_OK) {
 			page_bad_cursor(c, op);
 			return;
 		}

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	build-essential meson ninja-build pkg-config clang libclang-rt-14-dev
 	libdpdk-dev dpdk liburcu-dev libjemalloc-dev libxxhash-dev
-	libbenchmark-dev libcmocka-dev
+	libbenchmark-dev libcmocka-dev libsodium-dev
 	iproute2 ethtool iputils-ping python3
 )
 

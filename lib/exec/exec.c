@@ -48,7 +48,7 @@ reply_open(struct exec_ctx *c)
 {
 	struct exec_out *o = c->out;
 
-	proto_rep_init(&c->enc, o->dgram[o->n], PROTO_MAX_DGRAM, c->req_id);
+	proto_rep_init(&c->enc, o->dgram[o->n], c->dgram_cap, c->req_id);
 }
 
 void
@@ -510,7 +510,8 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 		const void *req, size_t len, uint64_t now,
 		const struct exec_opts *o, struct exec_out *out)
 {
-	struct exec_ctx c = { .t = t, .node = node, .now = now, .out = out };
+	struct exec_ctx c = { .t = t, .node = node, .now = now, .out = out,
+		.dgram_cap = PROTO_MAX_DGRAM };
 	struct proto_req r;
 	struct proto_op op;
 	int rc;
@@ -523,6 +524,10 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 	if (rc != 0)
 		return answer_datagram(&c, &r, rc);
 	c.req_id = r.req_id;
+	if (o != NULL && o->dgram_cap != 0)
+		c.dgram_cap = o->dgram_cap < EXEC_MIN_REPLY_CAP ?
+			EXEC_MIN_REPLY_CAP : o->dgram_cap > PROTO_MAX_DGRAM ?
+			PROTO_MAX_DGRAM : o->dgram_cap;
 	reply_open(&c);
 	while ((rc = proto_req_next_op(&r, &op)) != PROTO_END) {
 		if (!map_index(o, &op))
@@ -545,8 +550,8 @@ exec_datagram(struct trk *t, const struct exec_node *node, const void *req,
 	return exec_datagram_opts(t, node, req, len, now, NULL, out);
 }
 
-int
-exec_op_partition(const struct trk *t, const struct proto_op *op)
+bool
+exec_op_write_hash(const struct proto_op *op, uint64_t *hash)
 {
 	switch (op->opcode) {
 	case PROTO_OP_REGISTER:
@@ -554,9 +559,17 @@ exec_op_partition(const struct trk *t, const struct proto_op *op)
 	case PROTO_OP_UNREGISTER:
 	case PROTO_OP_JOIN:
 	case PROTO_OP_LEAVE:
-		return (int)trk_part_of(t, ring_hash_name(op->name.ptr,
-					op->name.len));
+		*hash = ring_hash_name(op->name.ptr, op->name.len);
+		return true;
 	default:
-		return -1;
+		return false;
 	}
+}
+
+int
+exec_op_partition(const struct trk *t, const struct proto_op *op)
+{
+	uint64_t h;
+
+	return exec_op_write_hash(op, &h) ? (int)trk_part_of(t, h) : -1;
 }

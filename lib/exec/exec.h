@@ -95,7 +95,16 @@ struct exec_opts {
 	 */
 	bool (*take)(const struct proto_op *op, void *arg);
 	void *arg;
+	/*
+	 * Largest reply datagram to write (0: PROTO_MAX_DGRAM). The cluster
+	 * relays an owner's replies inside its own datagrams, so it asks for
+	 * smaller ones; values below EXEC_MIN_REPLY_CAP are raised to it.
+	 */
+	size_t dgram_cap;
 };
+
+/* Smallest dgram_cap honoured: any single non-page answer fits in it. */
+#define EXEC_MIN_REPLY_CAP 1024
 
 /*
  * exec_datagram() with options; o may be NULL. An op whose index has no
@@ -115,5 +124,12 @@ uint8_t exec_status_of(int trk_status);
  * by the data plane to steer writes to their owner.
  */
 int exec_op_partition(const struct trk *t, const struct proto_op *op);
+
+/*
+ * For a write op, the hash of the name that places it (the entry's name;
+ * for JOIN and LEAVE the member's, whose partition holds the membership)
+ * into *hash, and true; false for ops that only read. Pure.
+ */
+bool exec_op_write_hash(const struct proto_op *op, uint64_t *hash);
 
 #endif /* SWARM_EXEC_H */

@@ -16,6 +16,7 @@ struct exec_ctx {
 	uint64_t now;
 	uint64_t req_id;
 	struct exec_out *out;
+	size_t dgram_cap;		/* reply datagram size, <= PROTO_MAX_DGRAM */
 	struct proto_enc enc;		/* the reply datagram being filled */
 };
 

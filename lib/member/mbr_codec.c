@@ -6,7 +6,7 @@
  *  10  node from
  *      node target             (PING, PING_REQ, INDIRECT_ACK only)
  *      u8 n_updates (<= 14), then n x { u8 state 1..4, node }
- *  node = u8 name_len 1..64, name, u32 ip, u16 port, u64 incarnation
+ *  node = u8 name_len 1..64, name, u32 ip, u16 port, u32 id, u64 incarnation
  *
  * No trailing bytes are allowed.
  */
@@ -46,6 +46,7 @@ static void put_node(struct wr *w, const struct mbr_node *n)
 	put(w, n->name, n->name_len);
 	put_be(w, n->addr.ip, 4);
 	put_be(w, n->addr.port, 2);
+	put_be(w, n->id, 4);
 	put_be(w, n->incarnation, 8);
 }
 
@@ -135,6 +136,7 @@ static void get_node(struct rd *r, struct mbr_node *n)
 	r->off += nl;
 	n->addr.ip = (uint32_t)get_be(r, 4);
 	n->addr.port = (uint16_t)get_be(r, 2);
+	n->id = (uint32_t)get_be(r, 4);
 	n->incarnation = get_be(r, 8);
 }
 

@@ -27,7 +27,7 @@
 #define MBR_MSG_MAX_UPDATES	14	/* piggybacked updates in one message */
 #define MBR_WIRE_MAGIC		0x5347	/* "SG"; the client protocol is 0x5357 */
 #define MBR_WIRE_VERSION	1
-#define MBR_WIRE_MAX		1289	/* largest encoded message, bytes */
+#define MBR_WIRE_MAX		1353	/* largest encoded message, bytes */
 #define MBR_AWARENESS_MAX	8	/* Lifeguard: timeouts scale up to 8x */
 
 struct mbr_addr {
@@ -39,6 +39,7 @@ struct mbr_node {
 	uint8_t name_len;		/* 1..MBR_NAME_MAX */
 	char name[MBR_NAME_MAX];	/* not NUL terminated */
 	struct mbr_addr addr;
+	uint32_t id;			/* cluster node id, opaque here */
 	uint64_t incarnation;
 };
 

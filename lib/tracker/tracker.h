@@ -285,6 +285,17 @@ void trk_flush(struct trk *t, uint32_t part);
 void trk_clock_observe(struct trk *t, uint32_t part,
 		const struct trk_version *v);
 
+/*
+ * Remove the stored entry of key if its version is exactly *v, leaving NO
+ * tombstone and recording no change. For removals every node derives by
+ * itself, such as purging a dead node's registrations: a tombstone there
+ * would outrank the entry's own copies coming back after a netsplit heals.
+ * TRK_OK, TRK_NOT_FOUND (absent, or another version), TRK_INVALID. Owner
+ * thread of the key's partition, online.
+ */
+int trk_drop(struct trk *t, const struct trk_key *key,
+		const struct trk_version *v, uint64_t now);
+
 /* ---- Entries: reads (any registered QSBR thread, online) ---- */
 
 /*
@@ -314,6 +325,15 @@ struct trk_cursor {
 
 void trk_cursor_init(struct trk_cursor *c);
 bool trk_cursor_done(const struct trk_cursor *c);
+
+/*
+ * A trk_registered() cursor that starts at the first name of partition
+ * part (< TRK_MAX_PARTS), and the partition a names cursor is in
+ * (UINT32_MAX once done): together they list one partition, e.g. for a
+ * repair scan on its owner thread. Pure.
+ */
+void trk_cursor_init_part(struct trk_cursor *c, uint32_t part);
+uint32_t trk_cursor_part(const struct trk_cursor *c);
 
 /*
  * One page of all live names: up to max (>= 1) entry pointers,
@@ -447,6 +467,42 @@ size_t trk_digest(const struct trk *t, uint32_t part,
 
 /* Tombstones currently kept (sum over partitions; approximate). */
 uint64_t trk_tombstones(const struct trk *t);
+
+/*
+ * Copy the partition's tombstones whose digest segment (trk_digest_seg_of(hash))
+ * is set in segmask (256 bits: bit s of segmask[s / 64]) as TRK_CH_UNREGISTER
+ * changes (rec.hash, rec.name/name_len, rec.version = the removal version; other
+ * record fields zero) into out, up to max. *cursor: 0 to start; advanced on
+ * return; set to TRK_SCAN_DONE when the scan is complete. Returns the count.
+ * Resumable across calls with writes in between (a tombstone present for the
+ * whole scan is reported at least once; duplicates are allowed, since applying
+ * a change twice is harmless). Owner thread of part.
+ *
+ * Each call walks at most about 4 * max buckets and tombstones (it may return
+ * 0 with the cursor advanced). The cursor is a position in an order that does
+ * not depend on the bucket count, so resizes in between are harmless; today
+ * each tombstone is reported once, except that names sharing one 64-bit hash
+ * are never split across calls, so with max below their number the extra ones
+ * are skipped. max 0 reports nothing and keeps the cursor; a bad part (or
+ * NULL t, segmask or out) returns 0 with the cursor TRK_SCAN_DONE.
+ */
+#define TRK_SCAN_DONE UINT64_MAX
+size_t trk_tombs_scan(struct trk *t, uint32_t part, uint64_t *cursor,
+		const uint64_t segmask[4], struct trk_change *out, size_t max);
+
+/*
+ * The group memberships of entry e (a live entry of partition part obtained by
+ * this thread since its last quiescent state) as TRK_CH_JOIN changes: rec
+ * identifies the member entry (hash, name, handle, version = the membership's
+ * version), group/group_len the group name. Up to max; returns the count (an
+ * entry has at most TRK_GROUPS_PER_ENTRY). Owner thread of part.
+ *
+ * rec is the full trk_entry_copy of e, as in the JOIN trk_join queues. 0 for
+ * a bad part, an e of another partition, or an e the owner has replaced or
+ * removed since (its memberships moved to the new copy, or went).
+ */
+size_t trk_entry_joins(const struct trk *t, uint32_t part,
+		const struct trk_entry *e, struct trk_change *out, size_t max);
 
 /* ---- Counters (any thread; approximate while writers run) ---- */
 

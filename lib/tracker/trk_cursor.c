@@ -55,6 +55,23 @@ trk_cursor_done(const struct trk_cursor *c)
 	return c->b[0] == CUR_DONE;
 }
 
+void
+trk_cursor_init_part(struct trk_cursor *c, uint32_t part)
+{
+	memset(c, 0, sizeof(*c));
+	if (part == 0)
+		return;	/* a fresh cursor starts at partition 0 */
+	c->b[0] = CUR_RESUME;
+	c->b[1] = TRK_CUR_NAMES;
+	c->b[2] = (uint8_t)part;
+}
+
+uint32_t
+trk_cursor_part(const struct trk_cursor *c)
+{
+	return c->b[0] == CUR_DONE ? UINT32_MAX : c->b[2];
+}
+
 static uint64_t
 get_le64(const uint8_t *b)
 {

@@ -578,3 +578,26 @@ trk_apply(struct trk *t, const struct trk_change *ch, uint64_t now)
 	trk_clock_observe(t, trk_part_of(t, ch->rec.hash), &ch->rec.version);
 	return rc;
 }
+
+int
+trk_drop(struct trk *t, const struct trk_key *key,
+		const struct trk_version *v, uint64_t now)
+{
+	struct cds_lfht_iter it;
+	struct trk_entry *e;
+	struct trk_part *p;
+
+	(void)now;
+	if (t == NULL || key == NULL || v == NULL || key->len == 0 ||
+	    key->len > TRK_NAME_MAX)
+		return TRK_INVALID;
+	p = trk_part_get(t, key->hash);
+	e = names_lookup(p, key, &it, NULL);
+	if (e == NULL || trk_version_cmp(&e->version, v) != 0)
+		return TRK_NOT_FOUND;
+	trk_groups_leave_all(p, e, false);
+	entry_unlink(p, e);
+	TRK_COUNT_ADD(p, unregisters, 1);
+	trk_retire(p, e);
+	return TRK_OK;
+}

@@ -414,11 +414,11 @@ static void test_codec_rejects(void **state)
 	memcpy(bad, buf, len);
 	assert_int_equal(mbr_decode(bad, 10 + 1 + 4, &out), -1);
 	/* target name length, update count and update state */
-	fl = 10 + 1 + 5 + 14;		/* from */
+	fl = 10 + 1 + 5 + 18;		/* from: len, name, ip, port, id, inc */
 	memcpy(bad, buf, len);
 	bad[fl] = 0;
 	assert_int_equal(mbr_decode(bad, len, &out), -1);
-	ul = fl + 1 + in.target.name_len + 14;
+	ul = fl + 1 + in.target.name_len + 18;
 	memcpy(bad, buf, len);
 	assert_int_equal(bad[ul], 1);
 	bad[ul] = MBR_MSG_MAX_UPDATES + 1;

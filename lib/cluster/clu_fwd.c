@@ -1,0 +1,528 @@
+/*
+ * clu_fwd.c - the client request path of a cluster node: owner-serialized
+ * writes.
+ *
+ * A request runs through exec_datagram_opts() with a take hook. Reads run
+ * here (every node holds a full replica). A write whose name the ring
+ * gives to this node runs here too. A write owned by another node is
+ * copied into a sub-request for (owner, partition) and sent to the owner
+ * as FWD, with the map from its op positions to the client's op indexes;
+ * the owner executes it (it never forwards again, so views that disagree
+ * for a moment cannot make a loop) with the client's original indexes and
+ * sends each reply datagram back as FWD_REPLY, which we relay verbatim. A
+ * WHEREIS that follows a forwarded write to the same owner goes along, so
+ * "REGISTER x; WHEREIS x" in one datagram reads its own write.
+ *
+ * Every op is answered exactly once: refused ops (below quorum:
+ * no_node_available; no room: overloaded) at once; forwarded ops by the
+ * owner's replies, or, if the owner has not answered after fwd_timeout_ms
+ * or dies first, with no_node_available (the write may or may not have
+ * happened: repeating a REGISTER with the same handle is harmless).
+ *
+ * Read-your-writes at the node the client talks to: the owner flushes the
+ * changes a FWD made into its replication stream before replying and puts
+ * the stream position in FWD_REPLY; we hold the reply (briefly, bounded)
+ * until our copy of that stream has applied it, so a WHEREIS right after
+ * the answer sees the write here too.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clu_internal.h"
+#include "proto_rep.h"
+#include "proto_req.h"
+
+#define FWD_HDR 10	/* token u64, nops u16 */
+#define SUB_CAP (CLU_BODY_MAX - FWD_HDR - 2 * CLU_FWD_OPS_MAX)
+
+struct sub {
+	uint32_t owner;
+	uint16_t part;
+	uint16_t nops;
+	uint16_t index[CLU_FWD_OPS_MAX];
+	uint8_t opcode[CLU_FWD_OPS_MAX];
+	struct proto_enc enc;
+	uint8_t buf[SUB_CAP];
+};
+
+/* Ops answered here without running: index, opcode, status. */
+struct refused {
+	uint16_t n;
+	uint16_t index[PROTO_MAX_OPS];
+	uint8_t opcode[PROTO_MAX_OPS];
+	uint8_t status[PROTO_MAX_OPS];
+};
+
+struct clu_reqctx {
+	struct clu *c;
+	uint64_t req_id;
+	uint32_t nsub;
+	struct sub sub[CLU_SUBS_MAX];
+	struct refused ref;
+};
+
+static struct clu_reqctx *
+reqctx(struct clu *c)
+{
+	if (c->rq == NULL)
+		c->rq = calloc(1, sizeof(*c->rq));
+	return c->rq;
+}
+
+static void
+refuse(struct refused *f, const struct proto_op *op, uint8_t status)
+{
+	f->index[f->n] = op->index;
+	f->opcode[f->n] = op->opcode;
+	f->status[f->n++] = status;
+}
+
+/* One reply datagram answering every refused op; its length, 0 if none. */
+static size_t
+encode_refused(const struct refused *f, uint64_t req_id, uint8_t *buf,
+		size_t cap)
+{
+	struct proto_enc e;
+	uint16_t i;
+	int rc;
+
+	if (f->n == 0)
+		return 0;
+	proto_rep_init(&e, buf, cap, req_id);
+	for (i = 0; i < f->n; i++) {
+		if (f->status[i] == PROTO_ST_OVERLOADED)
+			rc = proto_rep_add_overloaded(&e, f->index[i],
+					f->opcode[i], 0);
+		else
+			rc = proto_rep_add_empty(&e, f->index[i], f->opcode[i],
+					f->status[i]);
+		if (rc != 0)
+			break;	/* short answers of a datagram's ops always fit */
+	}
+	return proto_enc_finish(&e);
+}
+
+/* ---- origin side ---- */
+
+static struct sub *
+sub_for(struct clu_reqctx *x, uint32_t owner, uint16_t part, bool open)
+{
+	uint32_t i;
+
+	for (i = x->nsub; i-- > 0;)
+		if (x->sub[i].owner == owner && x->sub[i].part == part &&
+		    x->sub[i].nops < CLU_FWD_OPS_MAX)
+			return &x->sub[i];
+	if (!open || x->nsub == CLU_SUBS_MAX)
+		return NULL;
+	i = x->nsub++;
+	x->sub[i].owner = owner;
+	x->sub[i].part = part;
+	x->sub[i].nops = 0;
+	proto_req_init(&x->sub[i].enc, x->sub[i].buf, SUB_CAP, x->req_id);
+	return &x->sub[i];
+}
+
+static bool
+sub_add(struct clu_reqctx *x, uint32_t owner, uint16_t part,
+		const struct proto_op *op)
+{
+	struct sub *s = sub_for(x, owner, part, true);
+
+	if (s != NULL && proto_req_add_raw(&s->enc, op->opcode, op->flags,
+			op->body.ptr, op->body.len) != 0) {
+		s = NULL;
+		if (x->nsub < CLU_SUBS_MAX) {	/* full: start another */
+			s = &x->sub[x->nsub++];
+			s->owner = owner;
+			s->part = part;
+			s->nops = 0;
+			proto_req_init(&s->enc, s->buf, SUB_CAP, x->req_id);
+			if (proto_req_add_raw(&s->enc, op->opcode, op->flags,
+					op->body.ptr, op->body.len) != 0)
+				s = NULL;
+		}
+	}
+	if (s == NULL)
+		return false;
+	s->index[s->nops] = op->index;
+	s->opcode[s->nops++] = op->opcode;
+	return true;
+}
+
+static bool
+origin_take(const struct proto_op *op, void *arg)
+{
+	struct clu_reqctx *x = arg;
+	struct clu *c = x->c;
+	uint64_t h;
+	uint32_t owner;
+	uint16_t part;
+
+	if (!exec_op_write_hash(op, &h)) {
+		if (op->opcode != PROTO_OP_WHEREIS || x->nsub == 0)
+			return true;
+		h = ring_hash_name(op->name.ptr, op->name.len);
+		owner = clu_owner_of(c, h);
+		part = (uint16_t)trk_part_of(c->t, h);
+		if (owner == 0 || sub_for(x, owner, part, false) == NULL)
+			return true;
+		/* read after a forwarded write: ask where it was written */
+	} else {
+		owner = clu_owner_of(c, h);
+		part = (uint16_t)trk_part_of(c->t, h);
+		if (owner == 0) {
+			c->st.no_node++;
+			refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
+			return false;
+		}
+		if (owner == c->cfg.node_id)
+			return true;
+	}
+	if (!sub_add(x, owner, part, op))
+		refuse(&x->ref, op, PROTO_ST_OVERLOADED);
+	return false;
+}
+
+static struct clu_pending *
+pending_alloc(struct clu *c, uint64_t *token)
+{
+	uint32_t i;
+
+	for (i = 0; i < CLU_PENDING_MAX; i++) {
+		uint32_t k = (c->pend_rr + i) % CLU_PENDING_MAX;
+		struct clu_pending *pd = &c->pending[k];
+
+		if (pd->used)
+			continue;
+		c->pend_rr = k + 1;
+		pd->used = true;
+		pd->gen++;
+		pd->answered = 0;
+		*token = (uint64_t)pd->gen << 16 | k;
+		return pd;
+	}
+	return NULL;
+}
+
+static void
+send_sub(struct clu *c, struct clu_reqctx *x, struct sub *s,
+		const uint8_t *tag, uint64_t now)
+{
+	struct clu_peer *p = clu_peer_by_id(c, s->owner);
+	struct clu_pending *pd = NULL;
+	uint64_t token = 0;
+	size_t len = proto_enc_finish(&s->enc);
+	struct clu_wr w;
+	uint16_t i;
+
+	if (p != NULL && len > 0)
+		pd = pending_alloc(c, &token);
+	if (pd == NULL || clu_msg_begin(c, &w, CLU_T_FWD, s->part) == NULL) {
+		if (pd != NULL)
+			pd->used = false;
+		for (i = 0; i < s->nops; i++) {
+			struct proto_op op = { .index = s->index[i],
+				.opcode = s->opcode[i] };
+
+			refuse(&x->ref, &op, PROTO_ST_OVERLOADED);
+		}
+		return;
+	}
+	pd->part = s->part;
+	pd->nops = s->nops;
+	pd->owner = s->owner;
+	pd->req_id = x->req_id;
+	pd->deadline = now + c->cfg.fwd_timeout_ms;
+	memcpy(pd->tag, tag, CLU_CLIENT_TAG);
+	memcpy(pd->index, s->index, s->nops * sizeof(s->index[0]));
+	memcpy(pd->opcode, s->opcode, s->nops);
+	memset(pd->done, 0, s->nops);
+	clu_put_be(&w, token, 8);
+	clu_put_be(&w, s->nops, 2);
+	for (i = 0; i < s->nops; i++)
+		clu_put_be(&w, s->index[i], 2);
+	clu_put(&w, s->buf, len);
+	clu_msg_end(c, &w, &p->addr);
+	c->st.fwd_out++;
+}
+
+void
+clu_request(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
+		const uint8_t *req, size_t len, uint64_t now)
+{
+	struct clu_reqctx *x = reqctx(c);
+	struct exec_opts o = { .take = origin_take, .arg = x };
+	struct proto_req pr;
+	uint8_t buf[PROTO_MAX_DGRAM];
+	size_t i, n;
+
+	if (x == NULL || c->left)
+		return;
+	x->c = c;
+	x->nsub = 0;
+	x->ref.n = 0;
+	x->req_id = proto_req_parse(&pr, req, len) == 0 ? pr.req_id : 0;
+	if (exec_datagram_opts(c->t, &c->xn, req, len, now, &o, c->xout) !=
+			EXEC_ANSWERED)
+		return;
+	for (i = 0; i < c->xout->n; i++)
+		clu_reply_push(c, tag, c->xout->dgram[i], c->xout->len[i]);
+	for (i = 0; i < x->nsub; i++)
+		send_sub(c, x, &x->sub[i], tag, now);
+	n = encode_refused(&x->ref, x->req_id, buf, sizeof(buf));
+	if (n > 0)
+		clu_reply_push(c, tag, buf, n);
+}
+
+/* ---- owner side ---- */
+
+static bool
+owner_take(const struct proto_op *op, void *arg)
+{
+	struct clu_reqctx *x = arg;
+	uint64_t h;
+
+	if (!exec_op_write_hash(op, &h) || clu_writable(x->c))
+		return true;
+	x->c->st.no_node++;
+	refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
+	return false;
+}
+
+static void
+send_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
+		uint64_t token, uint64_t base, uint64_t seq, uint8_t idx,
+		uint8_t count, const uint8_t *dgram, size_t len)
+{
+	struct clu_wr w;
+
+	if (clu_msg_begin(c, &w, CLU_T_FWD_REPLY, part) == NULL)
+		return;
+	clu_put_be(&w, token, 8);
+	clu_put_be(&w, base, 8);
+	clu_put_be(&w, seq, 8);
+	clu_put_be(&w, idx, 1);
+	clu_put_be(&w, count, 1);
+	clu_put(&w, dgram, len);
+	clu_msg_end(c, &w, &p->addr);
+}
+
+void
+clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r, uint64_t now)
+{
+	struct clu_reqctx *x = reqctx(c);
+	uint16_t index[CLU_FWD_OPS_MAX];
+	struct exec_opts o = { .index_map = index, .take = owner_take,
+		.arg = x, .dgram_cap = CLU_FWD_REPLY_CAP };
+	struct exec_node xn = c->xn;
+	struct exec_out *out = c->xout;
+	uint64_t token = clu_get_be(r, 8), base = 0, seq = 0;
+	uint16_t nops = (uint16_t)clu_get_be(r, 2), i;
+	struct proto_req pr;
+
+	for (i = 0; i < nops && i < CLU_FWD_OPS_MAX; i++)
+		index[i] = (uint16_t)clu_get_be(r, 2);
+	if (x == NULL || r->bad || nops == 0 || nops > CLU_FWD_OPS_MAX ||
+	    proto_req_parse(&pr, r->p + r->off, clu_rd_left(r)) != 0) {
+		c->st.rx_malformed++;
+		return;
+	}
+	x->c = c;
+	x->ref.n = 0;
+	o.index_map_len = nops;
+	xn.node_id = h->sender;	/* entries belong to the client's node */
+	if (exec_datagram_opts(c->t, &xn, r->p + r->off, clu_rd_left(r), now,
+			&o, out) != EXEC_ANSWERED)
+		return;
+	c->st.fwd_in++;
+	if (x->ref.n > 0 && out->n < EXEC_MAX_REPLIES) {
+		out->len[out->n] = encode_refused(&x->ref, pr.req_id,
+				out->dgram[out->n], CLU_FWD_REPLY_CAP);
+		out->n += out->len[out->n] > 0;
+	}
+	/* put the changes on the stream first: the reply names its position */
+	clu_repl_drain(c, h->part);
+	clu_repl_flush(c, h->part);
+	if (p->out[h->part].active) {
+		base = p->out[h->part].base;
+		seq = c->part[h->part].head;
+	}
+	for (i = 0; i < out->n; i++)
+		send_fwd_reply(c, p, h->part, token, base, seq, (uint8_t)i,
+				(uint8_t)out->n, out->dgram[i], out->len[i]);
+	clu_repl_tick_part(c, h->part, now);
+}
+
+/* ---- origin side: replies ---- */
+
+static void
+pending_finish(struct clu *c, struct clu_pending *pd)
+{
+	struct refused f;
+	uint8_t buf[PROTO_MAX_DGRAM];
+	size_t n;
+	uint16_t i;
+
+	f.n = 0;
+	for (i = 0; i < pd->nops; i++) {
+		if (pd->done[i])
+			continue;
+		f.index[f.n] = pd->index[i];
+		f.opcode[f.n] = pd->opcode[i];
+		f.status[f.n++] = PROTO_ST_NO_NODE_AVAILABLE;
+	}
+	n = encode_refused(&f, pd->req_id, buf, sizeof(buf));
+	if (n > 0)
+		clu_reply_push(c, pd->tag, buf, n);
+	pd->used = false;
+}
+
+/* Marks the ops a reply answers; false if it is not a reply to pd. */
+static bool
+mark_answered(struct clu_pending *pd, const uint8_t *buf, size_t len)
+{
+	struct proto_rep rep;
+	struct proto_reply rr;
+	uint16_t i;
+	int rc;
+
+	if (proto_rep_parse(&rep, buf, len) != 0 || rep.req_id != pd->req_id)
+		return false;
+	while ((rc = proto_rep_next(&rep, &rr)) != PROTO_END) {
+		if (rc != 0)
+			return false;
+		for (i = 0; i < pd->nops; i++)
+			if (pd->index[i] == rr.index && !pd->done[i])
+				break;
+		if (i == pd->nops)
+			return false;
+		pd->done[i] = 1;
+		pd->answered++;
+	}
+	return true;
+}
+
+static bool
+caught_up(const struct clu_peer *p, uint16_t part, uint64_t base,
+		uint64_t seq)
+{
+	const struct clu_in *in = &p->in[part];
+
+	return seq == 0 || (in->epoch != 0 && in->base == base &&
+			in->expected > seq) || in->base > base;
+}
+
+static void
+hold_or_push(struct clu *c, struct clu_peer *p, uint16_t part, uint64_t base,
+		uint64_t seq, const uint8_t *tag, const uint8_t *buf,
+		size_t len, uint64_t now)
+{
+	uint32_t i;
+
+	if (!caught_up(p, part, base, seq) && c->nhold < CLU_HOLD_MAX) {
+		for (i = 0; i < CLU_HOLD_MAX; i++) {
+			struct clu_hold *hd = &c->hold[i];
+
+			if (hd->used)
+				continue;
+			hd->used = true;
+			hd->peer = (uint16_t)(p - c->peer);
+			hd->part = part;
+			hd->base = base;
+			hd->seq = seq;
+			hd->deadline = now + 4 * c->cfg.repl_rto_ms;
+			memcpy(hd->r.tag, tag, CLU_CLIENT_TAG);
+			memcpy(hd->r.buf, buf, len);
+			hd->r.len = (uint16_t)len;
+			c->nhold++;
+			return;
+		}
+	}
+	clu_reply_push(c, tag, buf, len);
+}
+
+void
+clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r, uint64_t now)
+{
+	uint64_t token = clu_get_be(r, 8);
+	uint64_t base = clu_get_be(r, 8);
+	uint64_t seq = clu_get_be(r, 8);
+	struct clu_pending *pd;
+	const uint8_t *dgram;
+	size_t len;
+
+	clu_get_be(r, 2);	/* idx, count: for the record */
+	len = clu_rd_left(r);
+	dgram = clu_get(r, len);
+	pd = &c->pending[(token & 0xffff) % CLU_PENDING_MAX];
+	if (r->bad || (token & 0xffff) >= CLU_PENDING_MAX || !pd->used ||
+	    pd->gen != (uint16_t)(token >> 16) || pd->owner != p->id ||
+	    pd->part != h->part || !mark_answered(pd, dgram, len)) {
+		c->st.rx_malformed++;
+		return;
+	}
+	hold_or_push(c, p, h->part, base, seq, pd->tag, dgram, len, now);
+	if (pd->answered == pd->nops)
+		pd->used = false;
+}
+
+void
+clu_fwd_release_held(struct clu *c, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < CLU_HOLD_MAX && c->nhold > 0; i++) {
+		struct clu_hold *hd = &c->hold[i];
+		struct clu_peer *p;
+
+		if (!hd->used)
+			continue;
+		p = &c->peer[hd->peer];
+		if (!caught_up(p, hd->part, hd->base, hd->seq) &&
+		    now < hd->deadline && clu_peer_serves(p))
+			continue;
+		clu_reply_push(c, hd->r.tag, hd->r.buf, hd->r.len);
+		hd->used = false;
+		c->nhold--;
+	}
+}
+
+void
+clu_fwd_tick(struct clu *c, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < CLU_PENDING_MAX; i++) {
+		struct clu_pending *pd = &c->pending[i];
+
+		if (pd->used && now >= pd->deadline) {
+			c->st.fwd_timeouts++;
+			pending_finish(c, pd);
+		}
+	}
+}
+
+void
+clu_fwd_peer_down(struct clu *c, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < CLU_PENDING_MAX; i++) {
+		struct clu_pending *pd = &c->pending[i];
+
+		if (pd->used && pd->owner == id) {
+			c->st.fwd_timeouts++;
+			pending_finish(c, pd);
+		}
+	}
+}
+
+void
+clu_fwd_free(struct clu *c)
+{
+	free(c->rq);
+	c->rq = NULL;
+}

@@ -1,0 +1,221 @@
+/*
+ * clu_internal.h - state of a cluster node, shared by the lib/cluster files.
+ */
+#ifndef SWARM_CLU_INTERNAL_H
+#define SWARM_CLU_INTERNAL_H
+
+#include "clu.h"
+#include "clu_wire.h"
+#include "ring.h"
+
+#define CLU_PEERS_MAX		256
+#define CLU_BATCH_HDR		18	/* base u64, seq u64, count u16 */
+#define CLU_BODY_MAX		(CLU_DGRAM_MAX - CLU_HDR_LEN - CLU_TAG_LEN)
+#define CLU_BATCH_CAP		(CLU_BODY_MAX - CLU_BATCH_HDR)
+#define CLU_FWD_REPLY_HDR	26	/* token, base, seq u64, idx, count u8 */
+#define CLU_FWD_REPLY_CAP	(CLU_BODY_MAX - CLU_FWD_REPLY_HDR)
+#define CLU_PENDING_MAX		1024	/* forwarded sub-requests in flight */
+#define CLU_HOLD_MAX		256	/* replies waiting for replication */
+#define CLU_REPLY_QUEUE		1024
+#define CLU_SUBS_MAX		32	/* (owner, partition) splits per request */
+#define CLU_FWD_OPS_MAX		64	/* write ops in one forwarded sub-request */
+#define CLU_REORDER		64	/* batches a receiver holds past a gap */
+
+/* One closed (or open) replication batch: encoded records. */
+struct clu_batch {
+	uint64_t seq;
+	uint16_t len;
+	uint16_t count;
+	uint8_t body[CLU_BATCH_CAP];
+};
+
+/* Our stream of partition p to one peer. */
+struct clu_out {
+	bool active;
+	uint64_t base;		/* stream starts after this batch seq */
+	uint64_t acked;		/* peer has applied every batch <= acked */
+	uint64_t sent;		/* highest seq sent */
+	uint64_t sack;		/* bit i: acked + 2 + i is held by the peer */
+	uint64_t gen;		/* receiver's generation of this stream, 0: none yet */
+	uint64_t progress_ms;	/* last send or ack progress */
+};
+
+/* A peer's stream of partition p to us. */
+struct clu_in {
+	uint64_t epoch;		/* 0: none yet */
+	uint64_t base;
+	uint64_t expected;	/* next seq to apply */
+	uint64_t gen;		/* raised each time we adopt a stream */
+	uint64_t have;		/* bit i: expected + 1 + i is held in buf */
+	struct clu_batch *buf;	/* [CLU_REORDER], allocated on first gap */
+	bool ack_due;
+};
+
+/* A paced push of some segments of partition p to one peer. */
+struct clu_repair {
+	bool active;
+	uint8_t phase;		/* 0 entries, 1 tombstones */
+	uint64_t mask[4];	/* segments this scan pushes */
+	uint64_t next[4];	/* asked for during the scan: the next one */
+	struct trk_cursor cur;
+	uint64_t tomb_cur;
+};
+
+struct clu_peer {
+	bool used;
+	uint8_t state;		/* enum mbr_state */
+	bool allowed;		/* by the ring filter */
+	bool conflict;		/* id clash: ignored */
+	bool ready;		/* it said it has synced: it may own names */
+	uint64_t epoch;		/* its stream epoch; a new one = it restarted */
+	uint32_t id;
+	struct mbr_addr addr;
+	char name[MBR_NAME_MAX + 1];
+	struct clu_out *out;	/* [nparts] */
+	struct clu_in *in;	/* [nparts] */
+	struct clu_repair *rep;	/* [nparts] */
+};
+
+struct clu_part {
+	struct clu_batch *log;	/* repl_log slots, seq & (repl_log - 1) */
+	uint64_t head;		/* last closed seq (0: none) */
+	struct clu_batch open;	/* seq head + 1, being filled */
+	uint64_t ae_next_ms;
+	uint32_t ae_rr;		/* round-robin position over peers */
+	bool purge_active;
+	struct trk_cursor purge_cur;
+	uint32_t dgrams_tick;	/* repair datagrams sent this tick */
+	bool synced;		/* a full push of it reached us */
+	uint32_t sync_peer;	/* node id asked for the full push */
+	uint64_t sync_ask_ms;
+};
+
+/* A forwarded sub-request waiting for its owner's answer. */
+struct clu_pending {
+	bool used;
+	uint16_t gen;
+	uint16_t part;
+	uint16_t nops;
+	uint16_t answered;
+	uint32_t owner;		/* node id */
+	uint64_t req_id;
+	uint64_t deadline;
+	uint8_t tag[CLU_CLIENT_TAG];
+	uint16_t index[CLU_FWD_OPS_MAX];
+	uint8_t opcode[CLU_FWD_OPS_MAX];
+	uint8_t done[CLU_FWD_OPS_MAX];
+};
+
+/* A relayed reply held until the change it reports has replicated here. */
+struct clu_hold {
+	bool used;
+	uint16_t peer;		/* slot */
+	uint16_t part;
+	uint64_t base, seq;
+	uint64_t deadline;
+	struct clu_reply r;
+};
+
+struct clu {
+	struct clu_config cfg;
+	struct clu_keyring nokeys;
+	const struct clu_keyring *keys;
+	struct trk *t;
+	struct exec_node xn;
+	uint32_t nparts;
+	uint64_t epoch;
+	uint64_t rng;
+	bool left;
+	bool ready;		/* synced (or alone): may own names */
+	uint64_t ready_deadline; /* alone until then: ready without sync */
+	uint64_t reconnect_ms;	/* next attempt to reach dead members */
+	uint64_t in_gen;	/* last stream generation handed out */
+	struct mbr_addr seeds[CLU_PEERS_MAX];
+	uint32_t nseeds;
+
+	struct mbr *mbr;
+	struct ring *ring;	/* NULL: no owner (alone below quorum) */
+	struct clu_peer peer[CLU_PEERS_MAX];
+	uint32_t npeers;	/* slots used (high-water mark) */
+	uint32_t dead[CLU_PEERS_MAX];	/* ids whose entries are purged */
+	uint32_t ndead;
+
+	struct clu_part *part;	/* [nparts] */
+
+	struct clu_pending *pending;	/* [CLU_PENDING_MAX] */
+	uint32_t pend_rr;
+	struct clu_reqctx *rq;		/* request scratch (clu_fwd.c) */
+	struct clu_hold *hold;		/* [CLU_HOLD_MAX] */
+	uint32_t nhold;
+
+	struct clu_dgram *sendq;	/* ring of cfg.send_queue */
+	uint32_t sq_head, sq_len;
+	struct clu_reply *replyq;	/* ring of CLU_REPLY_QUEUE */
+	uint32_t rq_head, rq_len;
+
+	struct trk_change *chbuf;	/* scratch for drains and scans */
+	struct exec_out *xout;		/* scratch for exec */
+	struct clu_stats st;
+};
+
+/* clu_node.c */
+uint64_t clu_rand(struct clu *c);
+struct clu_peer *clu_peer_by_id(struct clu *c, uint32_t id);
+bool clu_peer_live(const struct clu_peer *p);
+bool clu_peer_serves(const struct clu_peer *p);	/* live, allowed, no clash */
+bool clu_is_dead(const struct clu *c, uint32_t id);
+/* Start a datagram to dst: the writer is positioned after the header. */
+struct clu_wr *clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type,
+		uint16_t part);
+/* Seal and queue it. */
+void clu_msg_end(struct clu *c, struct clu_wr *w, const struct mbr_addr *dst);
+/* Rebuild the ring (membership or readiness changed). */
+void clu_view_rebuild(struct clu *c);
+/* Queue a client reply. */
+void clu_reply_push(struct clu *c, const uint8_t *tag, const uint8_t *buf,
+		size_t len);
+
+/* clu_repl.c */
+int clu_repl_init(struct clu *c);
+void clu_repl_free(struct clu *c);
+void clu_repl_drain(struct clu *c, uint32_t part);	/* tracker -> open batch */
+void clu_repl_flush(struct clu *c, uint32_t part);	/* close open batch */
+void clu_repl_tick(struct clu *c, uint64_t now);
+/* Send what partition part has ready for every peer, now. */
+void clu_repl_tick_part(struct clu *c, uint32_t part, uint64_t now);
+void clu_repl_peer_up(struct clu *c, struct clu_peer *p, uint64_t now);
+void clu_repl_peer_down(struct clu *c, struct clu_peer *p);
+void clu_repl_rx_batch(struct clu *c, struct clu_peer *p,
+		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
+void clu_repl_rx_ack(struct clu *c, struct clu_peer *p,
+		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
+/* Apply one received record (filters dead owners); true if it changed state. */
+int clu_apply(struct clu *c, const struct trk_change *ch, uint64_t now);
+bool clu_repl_idle(const struct clu *c);
+/* Forget a peer's stream (keeps the reorder buffer's memory). */
+void clu_in_reset(struct clu_in *in);
+
+/* clu_sync.c */
+void clu_sync_tick(struct clu *c, uint64_t now);
+void clu_sync_rx_digest(struct clu *c, struct clu_peer *p,
+		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
+void clu_sync_rx_request(struct clu *c, struct clu_peer *p,
+		const struct clu_hdr *h, struct clu_rd *r);
+void clu_sync_rx_repair(struct clu *c, struct clu_peer *p,
+		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
+void clu_sync_start_purge(struct clu *c);
+/* Not ready yet: ask for full pushes, become ready when they are in. */
+void clu_sync_ready_tick(struct clu *c, uint64_t now);
+bool clu_sync_idle(const struct clu *c);
+
+/* clu_fwd.c */
+void clu_fwd_tick(struct clu *c, uint64_t now);
+void clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r, uint64_t now);
+void clu_fwd_rx_reply(struct clu *c, struct clu_peer *p,
+		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
+void clu_fwd_peer_down(struct clu *c, uint32_t id);
+void clu_fwd_release_held(struct clu *c, uint64_t now);
+void clu_fwd_free(struct clu *c);
+
+#endif /* SWARM_CLU_INTERNAL_H */

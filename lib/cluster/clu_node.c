@@ -1,0 +1,647 @@
+/*
+ * clu_node.c - a cluster node: lifecycle, datagram dispatch, membership
+ * view and ring, output queues.
+ *
+ * The view: every member lib/member reports alive or suspect is live; a
+ * suspect keeps its ring position (suspicion is not death), a dead or left
+ * member loses it. The ring is rebuilt from self plus the live members the
+ * filter allows whenever that set changes; building it costs a few ms per
+ * thousand vnodes, which membership changes can afford. A member whose node
+ * id is already used by a live member of another name is refused
+ * (id_conflicts) rather than allowed to steal its ring position.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clu_internal.h"
+#include "ring_filter.h"
+
+void
+clu_config_default(struct clu_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	mbr_config_default(&cfg->mbr);
+	ring_policy_init(&cfg->policy);
+	cfg->repl_log = 1024;
+	cfg->repl_window = 64;
+	cfg->repl_rto_ms = 100;
+	cfg->ae_interval_ms = 2000;
+	cfg->sync_scan = 4096;
+	cfg->sync_dgrams = 64;
+	cfg->fwd_timeout_ms = 2000;
+	cfg->send_queue = 4096;
+}
+
+uint64_t
+clu_rand(struct clu *c)
+{
+	uint64_t z = (c->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static bool
+config_valid(const struct clu_config *cfg, const struct trk *t,
+		const struct exec_node *xn)
+{
+	return cfg->node_id != 0 && cfg->node_id != UINT32_MAX &&
+		xn->node_id == cfg->node_id && cfg->name != NULL &&
+		cfg->name_len >= 1 && cfg->name_len <= MBR_NAME_MAX &&
+		cfg->repl_log >= 4 && (cfg->repl_log & (cfg->repl_log - 1)) == 0 &&
+		cfg->repl_window >= 1 && cfg->repl_rto_ms >= 1 &&
+		cfg->ae_interval_ms >= 1 && cfg->sync_scan >= 16 &&
+		cfg->sync_dgrams >= 1 && cfg->fwd_timeout_ms >= 1 &&
+		cfg->send_queue >= 64 && trk_nparts(t) <= CLU_NO_PART;
+}
+
+/* ---- peers and view ---- */
+
+bool
+clu_peer_live(const struct clu_peer *p)
+{
+	return p->used && (p->state == MBR_ALIVE || p->state == MBR_SUSPECT);
+}
+
+bool
+clu_peer_serves(const struct clu_peer *p)
+{
+	return clu_peer_live(p) && p->allowed && !p->conflict;
+}
+
+struct clu_peer *
+clu_peer_by_id(struct clu *c, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (c->peer[i].used && c->peer[i].id == id)
+			return &c->peer[i];
+	return NULL;
+}
+
+bool
+clu_is_dead(const struct clu *c, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->ndead; i++)
+		if (c->dead[i] == id)
+			return true;
+	return false;
+}
+
+static void
+dead_set(struct clu *c, uint32_t id, bool dead)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->ndead; i++) {
+		if (c->dead[i] != id)
+			continue;
+		if (!dead)
+			c->dead[i] = c->dead[--c->ndead];
+		return;
+	}
+	if (dead && c->ndead < CLU_PEERS_MAX)
+		c->dead[c->ndead++] = id;
+}
+
+static bool
+allowed(const struct clu *c, const char *name)
+{
+	return c->cfg.policy.filter == NULL ||
+		ring_filter_allows(c->cfg.policy.filter, name);
+}
+
+/* Rebuilds the ring from self and the serving peers. */
+void
+clu_view_rebuild(struct clu *c)
+{
+	struct ring_members *m = ring_members_create();
+	struct ring *r = NULL;
+	char self[MBR_NAME_MAX + 1];
+	uint32_t i;
+	int err;
+
+	if (m == NULL)
+		return;	/* keep the old ring: better than none */
+	memcpy(self, c->cfg.name, c->cfg.name_len);
+	self[c->cfg.name_len] = '\0';
+	if (c->ready)
+		ring_members_add(m, self, 1, c->cfg.node_id);
+	for (i = 0; i < c->npeers; i++)
+		if (clu_peer_serves(&c->peer[i]) && c->peer[i].ready)
+			ring_members_add(m, c->peer[i].name, 1, c->peer[i].id);
+	r = ring_build(m, &c->cfg.policy, &err);
+	ring_members_destroy(m);
+	if (r == NULL)
+		return;
+	ring_free(c->ring);
+	c->ring = r;
+	c->st.ring_builds++;
+}
+
+static struct clu_peer *
+peer_slot(struct clu *c, const struct mbr_node *n)
+{
+	struct clu_peer *p = NULL;
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++) {
+		if (c->peer[i].used && strlen(c->peer[i].name) == n->name_len &&
+		    memcmp(c->peer[i].name, n->name, n->name_len) == 0)
+			return &c->peer[i];
+		if (p == NULL && !c->peer[i].used)
+			p = &c->peer[i];
+	}
+	if (p == NULL && c->npeers < CLU_PEERS_MAX)
+		p = &c->peer[c->npeers++];
+	if (p == NULL)
+		return NULL;
+	memset(p->out, 0, c->nparts * sizeof(*p->out));
+	for (i = 0; i < c->nparts; i++)
+		clu_in_reset(&p->in[i]);
+	memset(p->rep, 0, c->nparts * sizeof(*p->rep));
+	p->used = true;
+	p->state = MBR_DEAD;
+	memcpy(p->name, n->name, n->name_len);
+	p->name[n->name_len] = '\0';
+	return p;
+}
+
+static bool
+id_taken(struct clu *c, const struct clu_peer *self_p, uint32_t id)
+{
+	uint32_t i;
+
+	if (id == c->cfg.node_id || id == 0 || id == UINT32_MAX)
+		return true;
+	for (i = 0; i < c->npeers; i++)
+		if (&c->peer[i] != self_p && clu_peer_live(&c->peer[i]) &&
+		    !c->peer[i].conflict && c->peer[i].id == id)
+			return true;
+	return false;
+}
+
+static void
+on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
+{
+	struct clu_peer *p = peer_slot(c, &ev->node);
+	bool served, was_live;
+
+	if (p == NULL)
+		return;
+	served = clu_peer_serves(p);
+	was_live = clu_peer_live(p);
+	if (ev->type == MBR_EV_JOINED) {
+		p->id = ev->node.id;
+		p->conflict = id_taken(c, p, p->id);
+		c->st.id_conflicts += p->conflict;
+		p->allowed = allowed(c, p->name);
+	}
+	p->addr = ev->node.addr;
+	switch (ev->type) {
+	case MBR_EV_JOINED:
+	case MBR_EV_ALIVE:
+		p->state = MBR_ALIVE;
+		break;
+	case MBR_EV_SUSPECT:
+		p->state = MBR_SUSPECT;
+		break;
+	default:
+		p->state = ev->type == MBR_EV_LEFT ? MBR_LEFT : MBR_DEAD;
+		break;
+	}
+	if (clu_peer_serves(p) && !served) {
+		dead_set(c, p->id, false);	/* back: stop purging it */
+		p->ready = false;		/* until it says so */
+		p->epoch = 0;
+		clu_repl_peer_up(c, p, now);
+	} else if (!clu_peer_serves(p) && served) {
+		clu_repl_peer_down(c, p);
+		clu_fwd_peer_down(c, p->id);
+	}
+	if (was_live && !clu_peer_live(p) && !p->conflict) {
+		dead_set(c, p->id, true);
+		clu_sync_start_purge(c);
+	}
+	if (clu_peer_serves(p) != served)
+		clu_view_rebuild(c);
+}
+
+static void
+pump_membership(struct clu *c, uint64_t now)
+{
+	struct mbr_event ev[16];
+	struct mbr_msg msg;
+	struct clu_wr w;
+	size_t i, n;
+
+	while ((n = mbr_poll_events(c->mbr, ev, 16)) > 0)
+		for (i = 0; i < n; i++)
+			on_event(c, &ev[i], now);
+	while (mbr_poll_send(c->mbr, &msg, 1) == 1) {
+		size_t len;
+
+		if (clu_msg_begin(c, &w, CLU_T_MEMBER, CLU_NO_PART) == NULL)
+			continue;
+		len = mbr_encode(&msg, w.p + w.len, w.cap - w.len);
+		if (len == 0)
+			continue;
+		w.len += len;
+		clu_msg_end(c, &w, &msg.dst);
+	}
+}
+
+/* ---- lifecycle ---- */
+
+static int
+alloc_parts(struct clu *c)
+{
+	uint32_t i;
+
+	c->part = calloc(c->nparts, sizeof(*c->part));
+	if (c->part == NULL)
+		return -1;
+	for (i = 0; i < CLU_PEERS_MAX; i++) {
+		c->peer[i].out = calloc(c->nparts, sizeof(struct clu_out));
+		c->peer[i].in = calloc(c->nparts, sizeof(struct clu_in));
+		c->peer[i].rep = calloc(c->nparts, sizeof(struct clu_repair));
+		if (!c->peer[i].out || !c->peer[i].in || !c->peer[i].rep)
+			return -1;
+	}
+	return 0;
+}
+
+struct clu *
+clu_create(const struct clu_config *cfg, struct trk *t,
+		const struct exec_node *xn, uint64_t now)
+{
+	struct mbr_node self = { 0 };
+	struct clu *c;
+
+	if (cfg == NULL || t == NULL || xn == NULL || !config_valid(cfg, t, xn))
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->cfg = *cfg;
+	c->keys = cfg->keys != NULL ? cfg->keys : &c->nokeys;
+	c->t = t;
+	c->xn = *xn;
+	c->nparts = trk_nparts(t);
+	c->rng = cfg->seed;
+	c->epoch = clu_rand(c) | 1;
+	self.name_len = (uint8_t)cfg->name_len;
+	memcpy(self.name, cfg->name, cfg->name_len);
+	self.addr = cfg->addr;
+	self.id = cfg->node_id;
+	self.incarnation = cfg->incarnation;
+	c->mbr = mbr_create(&cfg->mbr, &self, clu_rand(c));
+	c->sendq = calloc(cfg->send_queue, sizeof(*c->sendq));
+	c->replyq = calloc(CLU_REPLY_QUEUE, sizeof(*c->replyq));
+	c->pending = calloc(CLU_PENDING_MAX, sizeof(*c->pending));
+	c->hold = calloc(CLU_HOLD_MAX, sizeof(*c->hold));
+	c->chbuf = calloc(TRK_GROUPS_PER_ENTRY + 64, sizeof(*c->chbuf));
+	c->xout = malloc(sizeof(*c->xout));
+	if (c->mbr == NULL || !c->sendq || !c->replyq || !c->pending ||
+	    !c->hold || !c->chbuf || !c->xout || alloc_parts(c) != 0 ||
+	    clu_repl_init(c) != 0) {
+		clu_destroy(c);
+		return NULL;
+	}
+	c->ready_deadline = now + 3ULL * c->cfg.mbr.probe_interval;
+	clu_view_rebuild(c);
+	return c;
+}
+
+void
+clu_destroy(struct clu *c)
+{
+	uint32_t i;
+
+	if (c == NULL)
+		return;
+	clu_repl_free(c);
+	clu_fwd_free(c);
+	for (i = 0; i < CLU_PEERS_MAX; i++) {
+		for (uint32_t k = 0; c->peer[i].in != NULL && k < c->nparts; k++)
+			free(c->peer[i].in[k].buf);
+		free(c->peer[i].out);
+		free(c->peer[i].in);
+		free(c->peer[i].rep);
+	}
+	ring_free(c->ring);
+	mbr_destroy(c->mbr);
+	free(c->part);
+	free(c->sendq);
+	free(c->replyq);
+	free(c->pending);
+	free(c->hold);
+	free(c->chbuf);
+	free(c->xout);
+	free(c);
+}
+
+size_t
+clu_join(struct clu *c, const struct mbr_addr *seeds, size_t n, uint64_t now)
+{
+	size_t k = mbr_join(c->mbr, seeds, n, now);
+
+	c->nseeds = (uint32_t)(n < CLU_PEERS_MAX ? n : CLU_PEERS_MAX);
+	memcpy(c->seeds, seeds, c->nseeds * sizeof(*seeds));
+	c->reconnect_ms = now + 5ULL * c->cfg.mbr.probe_interval;
+
+	pump_membership(c, now);
+	return k;
+}
+
+/*
+ * SWIM never probes the dead, so two sides of a healed netsplit would stay
+ * strangers. Every 5 probe intervals, send a JOIN to every member we hold
+ * dead (not left), and to the seeds when we are alone: the JOIN_REPLY tells
+ * each side it was declared dead, it refutes with a higher incarnation, and
+ * the next JOIN carries that, which the other side accepts as a rejoin.
+ */
+static void
+reconnect(struct clu *c, uint64_t now)
+{
+	struct mbr_addr to[CLU_PEERS_MAX];
+	uint32_t i, n = 0;
+
+	c->reconnect_ms = now + 5ULL * c->cfg.mbr.probe_interval;
+	for (i = 0; i < c->npeers; i++)
+		if (c->peer[i].used && c->peer[i].state == MBR_DEAD)
+			to[n++] = c->peer[i].addr;
+	if (mbr_alive_count(c->mbr) <= 1)
+		for (i = 0; i < c->nseeds && n < CLU_PEERS_MAX; i++)
+			to[n++] = c->seeds[i];
+	if (n > 0)
+		mbr_join(c->mbr, to, n, now);
+}
+
+void
+clu_tick(struct clu *c, uint64_t now)
+{
+	if (c->left)
+		return;
+	if (c->reconnect_ms != 0 && now >= c->reconnect_ms)
+		reconnect(c, now);
+	mbr_tick(c->mbr, now);
+	pump_membership(c, now);
+	if (!c->ready)
+		clu_sync_ready_tick(c, now);
+	clu_repl_tick(c, now);
+	clu_sync_tick(c, now);
+	clu_fwd_tick(c, now);
+}
+
+void
+clu_leave(struct clu *c, uint64_t now)
+{
+	if (c->left)
+		return;
+	mbr_leave(c->mbr, now);
+	pump_membership(c, now);
+	c->left = true;
+}
+
+/* ---- receive ---- */
+
+/*
+ * What a datagram's header tells about its (serving) sender: a new epoch
+ * means it restarted, possibly faster than failure detection noticed, so
+ * its streams in both directions start over and it must sync before it
+ * may own names again; the ready flag says when it has.
+ */
+static void
+peer_heard(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		uint64_t now)
+{
+	bool rebuild = false;
+
+	if (p->epoch != h->epoch) {
+		if (p->epoch != 0) {
+			clu_repl_peer_up(c, p, now);
+			rebuild = p->ready;
+			p->ready = false;
+		}
+		p->epoch = h->epoch;
+	}
+	if ((h->flags & CLU_F_READY) && !p->ready) {
+		p->ready = true;
+		rebuild = true;
+	}
+	if (rebuild)
+		clu_view_rebuild(c);
+}
+
+void
+clu_receive(struct clu *c, const struct mbr_addr *src, const uint8_t *buf,
+		size_t len, uint64_t now)
+{
+	struct clu_hdr h;
+	struct clu_rd r;
+	struct clu_peer *p;
+	size_t body;
+
+	c->st.rx++;
+	if (c->left)
+		return;
+	clu_rd_init(&r, buf, len);
+	if (!clu_hdr_get(&r, &h)) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if (!clu_open(c->keys, h.key_id, buf, len, &body)) {
+		c->st.rx_auth_failed++;
+		return;
+	}
+	if (body < CLU_HDR_LEN) {
+		c->st.rx_malformed++;	/* a tag where the header should end */
+		return;
+	}
+	r.len = body;
+	if (h.type == CLU_T_MEMBER) {
+		struct mbr_msg msg;
+
+		if (h.part != CLU_NO_PART ||
+		    mbr_decode(buf + r.off, body - r.off, &msg) != 0) {
+			c->st.rx_malformed++;
+			return;
+		}
+		mbr_receive(c->mbr, &msg, now);
+		pump_membership(c, now);
+		p = clu_peer_by_id(c, h.sender);
+		if (p != NULL && clu_peer_serves(p) && p->addr.ip == src->ip)
+			peer_heard(c, p, &h, now);
+		return;
+	}
+	/* registry traffic: only from a serving peer, at its address, with our
+	 * partitioning */
+	p = clu_peer_by_id(c, h.sender);
+	if (p == NULL || !clu_peer_serves(p) || p->addr.ip != src->ip ||
+	    h.nparts != c->nparts || h.part >= c->nparts) {
+		c->st.rx_malformed++;
+		return;
+	}
+	peer_heard(c, p, &h, now);
+	switch (h.type) {
+	case CLU_T_BATCH:
+		clu_repl_rx_batch(c, p, &h, &r, now);
+		break;
+	case CLU_T_ACK:
+		clu_repl_rx_ack(c, p, &h, &r, now);
+		break;
+	case CLU_T_DIGEST:
+		clu_sync_rx_digest(c, p, &h, &r, now);
+		break;
+	case CLU_T_REPAIR_REQ:
+		clu_sync_rx_request(c, p, &h, &r);
+		break;
+	case CLU_T_REPAIR:
+		clu_sync_rx_repair(c, p, &h, &r, now);
+		break;
+	case CLU_T_FWD:
+		clu_fwd_rx(c, p, &h, &r, now);
+		break;
+	default:
+		clu_fwd_rx_reply(c, p, &h, &r, now);
+		break;
+	}
+}
+
+/* ---- output queues ---- */
+
+struct clu_wr *
+clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type, uint16_t part)
+{
+	struct clu_hdr h = {
+		.type = type, .key_id = clu_keyring_primary_id(c->keys),
+		.flags = c->ready ? CLU_F_READY : 0,
+		.part = part, .nparts = (uint16_t)c->nparts,
+		.sender = c->cfg.node_id, .epoch = c->epoch,
+	};
+	struct clu_dgram *d;
+
+	if (c->sq_len == c->cfg.send_queue) {
+		c->st.tx_dropped++;
+		return NULL;
+	}
+	d = &c->sendq[(c->sq_head + c->sq_len) % c->cfg.send_queue];
+	clu_wr_init(w, d->buf, CLU_DGRAM_MAX - clu_keyring_tag_len(c->keys));
+	clu_hdr_put(w, &h);
+	return w;
+}
+
+void
+clu_msg_end(struct clu *c, struct clu_wr *w, const struct mbr_addr *dst)
+{
+	struct clu_dgram *d = &c->sendq[(c->sq_head + c->sq_len) %
+			c->cfg.send_queue];
+	size_t len;
+
+	if (w->bad)
+		return;
+	len = clu_seal(c->keys, d->buf, w->len, CLU_DGRAM_MAX);
+	if (len == 0)
+		return;
+	d->len = (uint16_t)len;
+	d->dst = *dst;
+	c->sq_len++;
+	c->st.tx++;
+}
+
+size_t
+clu_poll_send(struct clu *c, struct clu_dgram *out, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && c->sq_len > 0) {
+		out[n++] = c->sendq[c->sq_head];
+		c->sq_head = (c->sq_head + 1) % c->cfg.send_queue;
+		c->sq_len--;
+	}
+	return n;
+}
+
+void
+clu_reply_push(struct clu *c, const uint8_t *tag, const uint8_t *buf,
+		size_t len)
+{
+	struct clu_reply *r;
+
+	if (c->rq_len == CLU_REPLY_QUEUE || len > PROTO_MAX_DGRAM) {
+		c->st.tx_dropped++;
+		return;
+	}
+	r = &c->replyq[(c->rq_head + c->rq_len++) % CLU_REPLY_QUEUE];
+	memcpy(r->tag, tag, CLU_CLIENT_TAG);
+	memcpy(r->buf, buf, len);
+	r->len = (uint16_t)len;
+}
+
+size_t
+clu_poll_reply(struct clu *c, struct clu_reply *out, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && c->rq_len > 0) {
+		out[n++] = c->replyq[c->rq_head];
+		c->rq_head = (c->rq_head + 1) % CLU_REPLY_QUEUE;
+		c->rq_len--;
+	}
+	return n;
+}
+
+/* ---- queries ---- */
+
+bool
+clu_writable(const struct clu *c)
+{
+	return c->ring != NULL && ring_has_owner(c->ring) && !c->left;
+}
+
+size_t
+clu_ring_nodes(const struct clu *c)
+{
+	return c->ring != NULL && ring_has_owner(c->ring) ?
+		ring_node_count(c->ring) : 0;
+}
+
+size_t
+clu_alive(const struct clu *c)
+{
+	return mbr_alive_count(c->mbr);
+}
+
+uint32_t
+clu_owner_of(const struct clu *c, uint64_t hash)
+{
+	uint32_t id;
+
+	if (!clu_writable(c))
+		return 0;
+	id = ring_lookup(c->ring, hash);
+	return id == RING_NO_NODE ? 0 : id;
+}
+
+bool
+clu_idle(const struct clu *c)
+{
+	return clu_repl_idle(c) && clu_sync_idle(c) && c->sq_len == 0;
+}
+
+void
+clu_get_stats(const struct clu *c, struct clu_stats *out)
+{
+	*out = c->st;
+}
+
+const struct mbr *
+clu_member(const struct clu *c)
+{
+	return c->mbr;
+}

@@ -1,0 +1,478 @@
+/*
+ * clu_sync.c - anti-entropy, repair and sync, and the purge of dead nodes.
+ *
+ * Anti-entropy: every ae_interval_ms (plus up to a quarter of it of
+ * jitter, so rounds of different nodes drift apart) each partition sends
+ * its 256 segment digests to the next serving peer, round robin, folded to
+ * 64 bits per segment (x ^ mix(count)) in two DIGEST datagrams. The peer
+ * compares them with its own; for the segments that differ it pushes its
+ * entries and tombstones to us and asks us (REPAIR_REQ) to push ours. Both
+ * sides apply what they receive by the version rule, so after one
+ * exchange both hold the newer of every differing record.
+ *
+ * A push is a paced scan of one partition (trk_registered from
+ * trk_cursor_init_part, then trk_tombs_scan) filtered by the segment mask:
+ * at most sync_scan entries and sync_dgrams datagrams per tick, so a sync
+ * never stalls the node, and it always ends: segments asked for while a
+ * scan runs wait for the next scan, which starts when this one ends.
+ * Repair datagrams are not acknowledged: one that is lost leaves its
+ * segments different, and the next round repairs them again.
+ *
+ * A joining or restarted node needs no separate protocol: its digests are
+ * empty, so its first round (started as soon as a peer is up) makes the
+ * peer push every segment it has: that is the full sync, paced like any
+ * repair, with lookups and writes served throughout.
+ *
+ * Purge: when a member dies or leaves, every node removes the plain
+ * entries whose owner (the node the client registered through) it was, by
+ * a paced scan (trk_drop: no tombstone, no change). Nothing is
+ * replicated: every node sees the death and purges by itself, and
+ * REGISTERs of a dead owner arriving late are dropped (clu_apply). No
+ * tombstone, because after a netsplit each side has purged the other's
+ * entries: when it heals, anti-entropy must bring them back, which a
+ * tombstone at the entry's version would forbid.
+ */
+#include <string.h>
+
+#include "clu_internal.h"
+
+#define PAGE 16
+
+static uint64_t
+fold(const struct trk_digest_seg *s)
+{
+	uint64_t z = s->count * 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 31)) * 0xbf58476d1ce4e5b9ULL;
+	return s->x ^ z ^ (z >> 29);
+}
+
+static bool
+mask_has(const uint64_t m[4], uint32_t seg)
+{
+	return (m[seg / 64] >> (seg % 64)) & 1;
+}
+
+static bool
+mask_empty(const uint64_t m[4])
+{
+	return (m[0] | m[1] | m[2] | m[3]) == 0;
+}
+
+/* ---- anti-entropy rounds ---- */
+
+static struct clu_peer *
+next_peer(struct clu *c, struct clu_part *pp)
+{
+	uint32_t k;
+
+	for (k = 0; k < c->npeers; k++) {
+		struct clu_peer *p = &c->peer[(pp->ae_rr + k) % c->npeers];
+
+		if (clu_peer_serves(p)) {
+			pp->ae_rr = (pp->ae_rr + k + 1) % c->npeers;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static void
+send_digest(struct clu *c, struct clu_peer *p, uint32_t part)
+{
+	struct trk_digest_seg seg[TRK_DIGEST_SEGS];
+	uint32_t first, i;
+	struct clu_wr w;
+
+	trk_digest(c->t, part, seg, TRK_DIGEST_SEGS);
+	for (first = 0; first < TRK_DIGEST_SEGS; first += CLU_DIGEST_PER_DGRAM) {
+		if (clu_msg_begin(c, &w, CLU_T_DIGEST, (uint16_t)part) == NULL)
+			return;
+		clu_put_be(&w, first, 2);
+		clu_put_be(&w, CLU_DIGEST_PER_DGRAM, 2);
+		for (i = 0; i < CLU_DIGEST_PER_DGRAM; i++)
+			clu_put_be(&w, fold(&seg[first + i]), 8);
+		clu_msg_end(c, &w, &p->addr);
+	}
+	c->st.ae_rounds++;
+}
+
+/* Starts a push of mask to p, or queues the bits a running one lacks. */
+static void
+repair_want(struct clu_repair *rp, uint32_t part, const uint64_t mask[4])
+{
+	int i;
+
+	if (!rp->active) {
+		memset(rp, 0, sizeof(*rp));
+		memcpy(rp->mask, mask, sizeof(rp->mask));
+		trk_cursor_init_part(&rp->cur, part);
+		rp->active = true;
+		return;
+	}
+	for (i = 0; i < 4; i++)
+		rp->next[i] |= mask[i] & ~rp->mask[i];
+}
+
+void
+clu_sync_rx_digest(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r, uint64_t now)
+{
+	struct trk_digest_seg seg[TRK_DIGEST_SEGS];
+	uint64_t mask[4] = { 0 };
+	uint32_t first = (uint32_t)clu_get_be(r, 2);
+	uint32_t n = (uint32_t)clu_get_be(r, 2), i;
+	struct clu_wr w;
+
+	if (r->bad || n > CLU_DIGEST_PER_DGRAM || first + n > TRK_DIGEST_SEGS ||
+	    clu_rd_left(r) != 8 * n) {
+		c->st.rx_malformed++;
+		return;
+	}
+	(void)now;
+	trk_digest(c->t, h->part, seg, TRK_DIGEST_SEGS);
+	for (i = first; i < first + n; i++) {
+		if (clu_get_be(r, 8) == fold(&seg[i]))
+			continue;
+		mask[i / 64] |= 1ULL << (i % 64);
+		c->st.ae_segs_differ++;
+	}
+	if (mask_empty(mask))
+		return;
+	repair_want(&p->rep[h->part], h->part, mask);
+	if (clu_msg_begin(c, &w, CLU_T_REPAIR_REQ, h->part) == NULL)
+		return;
+	for (i = 0; i < 4; i++)
+		clu_put_be(&w, mask[i], 8);
+	clu_msg_end(c, &w, &p->addr);
+}
+
+void
+clu_sync_rx_request(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r)
+{
+	uint64_t mask[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		mask[i] = clu_get_be(r, 8);
+	if (r->bad || clu_rd_left(r) != 0) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if (!mask_empty(mask))
+		repair_want(&p->rep[h->part], h->part, mask);
+}
+
+void
+clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r, uint64_t now)
+{
+	struct trk_change *ch = &c->chbuf[0];
+	uint32_t n = (uint32_t)clu_get_be(r, 2), i;
+
+	for (i = 0; i < n && !r->bad; i++) {
+		if (!clu_rec_get(r, ch) || trk_part_of(c->t, ch->rec.hash) !=
+				h->part) {
+			c->st.rx_malformed++;
+			return;
+		}
+		if (clu_apply(c, ch, now) == TRK_OK)
+			c->st.repair_applied++;
+	}
+	if (r->bad || clu_rd_left(r) != 0) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if ((h->flags & CLU_F_LAST) && c->part[h->part].sync_peer == p->id)
+		c->part[h->part].synced = true;
+}
+
+/*
+ * Readiness: a node may own names only once it holds the registry, or it
+ * would answer not_found for names it has not received yet. Until then it
+ * asks one serving peer per partition for a full push (again every
+ * ae_interval_ms if that push does not complete) and becomes ready when
+ * every partition's has arrived. A node that finds no peer before
+ * ready_deadline is alone and ready at once.
+ */
+void
+clu_sync_ready_tick(struct clu *c, uint64_t now)
+{
+	uint32_t part, nsynced = 0;
+	uint64_t all[4] = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
+
+	for (part = 0; part < c->nparts; part++) {
+		struct clu_part *pp = &c->part[part];
+		struct clu_peer *p;
+		struct clu_wr w;
+		int i;
+
+		if (pp->synced) {
+			nsynced++;
+			continue;
+		}
+		if (pp->sync_peer != 0 && now - pp->sync_ask_ms <
+				c->cfg.ae_interval_ms)
+			continue;
+		if ((p = next_peer(c, pp)) == NULL)
+			continue;
+		pp->sync_peer = p->id;
+		pp->sync_ask_ms = now;
+		if (clu_msg_begin(c, &w, CLU_T_REPAIR_REQ, (uint16_t)part) == NULL)
+			continue;
+		for (i = 0; i < 4; i++)
+			clu_put_be(&w, all[i], 8);
+		clu_msg_end(c, &w, &p->addr);
+	}
+	if (nsynced == c->nparts || (now >= c->ready_deadline &&
+			c->part[0].sync_peer == 0)) {
+		c->ready = true;
+		clu_view_rebuild(c);
+	}
+}
+
+/* ---- push scans ---- */
+
+/* A REPAIR datagram being filled for one peer. */
+struct push {
+	struct clu *c;
+	struct clu_peer *p;
+	uint32_t part;
+	struct clu_wr w;
+	bool open;
+	uint16_t count;
+};
+
+static void
+push_close(struct push *x)
+{
+	if (!x->open)
+		return;
+	x->w.p[CLU_HDR_LEN] = (uint8_t)(x->count >> 8);
+	x->w.p[CLU_HDR_LEN + 1] = (uint8_t)x->count;
+	clu_msg_end(x->c, &x->w, &x->p->addr);
+	x->c->part[x->part].dgrams_tick++;
+	x->c->st.repair_sent += x->count;
+	x->open = false;
+}
+
+static bool
+push_rec(struct push *x, const struct trk_change *ch)
+{
+	if (x->open && x->w.cap - x->w.len < clu_rec_size(ch))
+		push_close(x);
+	if (!x->open) {
+		if (clu_msg_begin(x->c, &x->w, CLU_T_REPAIR,
+				(uint16_t)x->part) == NULL)
+			return false;
+		clu_put_be(&x->w, 0, 2);	/* count, patched on close */
+		x->open = true;
+		x->count = 0;
+	}
+	if (!clu_rec_put(&x->w, ch))
+		return false;
+	x->count++;
+	return true;
+}
+
+static void
+push_entry(struct push *x, const struct trk_entry *e)
+{
+	struct trk_change *ch = &x->c->chbuf[0];
+	size_t i, n;
+
+	memset(ch, 0, offsetof(struct trk_change, rec));
+	ch->kind = TRK_CH_REGISTER;
+	trk_entry_copy(e, &ch->rec);
+	push_rec(x, ch);
+	n = trk_entry_joins(x->c->t, x->part, e, &x->c->chbuf[1],
+			TRK_GROUPS_PER_ENTRY);
+	for (i = 0; i < n; i++)
+		push_rec(x, &x->c->chbuf[1 + i]);
+}
+
+static bool
+mask_full(const uint64_t m[4])
+{
+	return (m[0] & m[1] & m[2] & m[3]) == UINT64_MAX;
+}
+
+/* Flags the push's last datagram (an empty one if none is open). */
+static void
+push_last(struct push *x)
+{
+	if (!x->open) {
+		if (clu_msg_begin(x->c, &x->w, CLU_T_REPAIR,
+				(uint16_t)x->part) == NULL)
+			return;
+		clu_put_be(&x->w, 0, 2);
+		x->open = true;
+		x->count = 0;
+	}
+	x->w.p[5] |= CLU_F_LAST;	/* header flags byte */
+	push_close(x);
+}
+
+static bool
+budget_left(const struct push *x)
+{
+	return x->c->part[x->part].dgrams_tick < x->c->cfg.sync_dgrams;
+}
+
+static void
+scan_entries(struct push *x, struct clu_repair *rp, uint64_t now)
+{
+	const struct trk_entry *ent[PAGE];
+	uint32_t scanned = 0;
+	size_t n, i;
+
+	while (scanned < x->c->cfg.sync_scan && budget_left(x)) {
+		if (trk_cursor_part(&rp->cur) != x->part) {
+			rp->phase = 1;
+			return;
+		}
+		if (trk_registered(x->c->t, &rp->cur, now, ent, PAGE, &n) != 0) {
+			rp->phase = 1;
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			if (trk_part_of(x->c->t, ent[i]->hash) == x->part &&
+			    mask_has(rp->mask, trk_digest_seg_of(ent[i]->hash)))
+				push_entry(x, ent[i]);
+		}
+		scanned += PAGE;
+	}
+}
+
+static void
+scan_tombs(struct push *x, struct clu_repair *rp)
+{
+	struct trk_change *buf = &x->c->chbuf[1];
+	size_t n, i;
+
+	while (budget_left(x) && rp->tomb_cur != TRK_SCAN_DONE) {
+		n = trk_tombs_scan(x->c->t, x->part, &rp->tomb_cur, rp->mask,
+				buf, 32);
+		for (i = 0; i < n; i++)
+			push_rec(x, &buf[i]);
+	}
+	if (rp->tomb_cur != TRK_SCAN_DONE)
+		return;
+	if (mask_full(rp->mask))
+		push_last(x);	/* a full sync of the partition: say so */
+	/* done; segments asked for meanwhile start the next scan */
+	if (mask_empty(rp->next)) {
+		rp->active = false;
+		return;
+	}
+	memcpy(rp->mask, rp->next, sizeof(rp->mask));
+	memset(rp->next, 0, sizeof(rp->next));
+	trk_cursor_init_part(&rp->cur, x->part);
+	rp->tomb_cur = 0;
+	rp->phase = 0;
+}
+
+static void
+repair_tick(struct clu *c, uint32_t part, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_peer *p = &c->peer[i];
+		struct clu_repair *rp = &p->rep[part];
+		struct push x = { .c = c, .p = p, .part = part };
+
+		if (!rp->active || !clu_peer_serves(p))
+			continue;
+		if (!budget_left(&x))
+			break;
+		if (rp->phase == 0)
+			scan_entries(&x, rp, now);
+		if (rp->phase == 1)
+			scan_tombs(&x, rp);
+		push_close(&x);
+	}
+}
+
+/* ---- purge of dead owners ---- */
+
+void
+clu_sync_start_purge(struct clu *c)
+{
+	uint32_t part;
+
+	for (part = 0; part < c->nparts; part++) {
+		c->part[part].purge_active = true;
+		trk_cursor_init_part(&c->part[part].purge_cur, part);
+	}
+}
+
+static void
+purge_tick(struct clu *c, uint32_t part, uint64_t now)
+{
+	struct clu_part *pp = &c->part[part];
+	const struct trk_entry *ent[PAGE];
+	struct trk_key key;
+	uint32_t scanned = 0;
+	size_t n, i;
+
+	while (pp->purge_active && scanned < c->cfg.sync_scan) {
+		if (trk_cursor_part(&pp->purge_cur) != part ||
+		    trk_registered(c->t, &pp->purge_cur, now, ent, PAGE, &n) != 0) {
+			pp->purge_active = false;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (trk_part_of(c->t, ent[i]->hash) != part ||
+			    (ent[i]->flags & TRK_F_MANAGED) ||
+			    !clu_is_dead(c, ent[i]->owner))
+				continue;
+			key = trk_key_hashed(trk_entry_name(ent[i]),
+					ent[i]->name_len, ent[i]->hash);
+			if (trk_drop(c->t, &key, &ent[i]->version, now) == TRK_OK)
+				c->st.purged++;
+		}
+		scanned += PAGE;
+	}
+}
+
+/* ---- tick ---- */
+
+void
+clu_sync_tick(struct clu *c, uint64_t now)
+{
+	uint32_t part;
+
+	for (part = 0; part < c->nparts; part++) {
+		struct clu_part *pp = &c->part[part];
+
+		pp->dgrams_tick = 0;
+		if (now >= pp->ae_next_ms) {
+			struct clu_peer *p = next_peer(c, pp);
+
+			if (p != NULL)
+				send_digest(c, p, part);
+			pp->ae_next_ms = now + c->cfg.ae_interval_ms +
+				clu_rand(c) % (c->cfg.ae_interval_ms / 4 + 1);
+		}
+		repair_tick(c, part, now);
+		purge_tick(c, part, now);
+	}
+}
+
+bool
+clu_sync_idle(const struct clu *c)
+{
+	uint32_t part, i;
+
+	for (part = 0; part < c->nparts; part++) {
+		if (c->part[part].purge_active)
+			return false;
+		for (i = 0; i < c->npeers; i++)
+			if (c->peer[i].rep[part].active &&
+			    clu_peer_serves(&c->peer[i]))
+				return false;
+	}
+	return true;
+}

@@ -1,0 +1,853 @@
+/*
+ * sim.c - the deterministic cluster simulator (see sim.h).
+ *
+ * One thread, one PRNG, one virtual clock. Each millisecond: deliver every
+ * datagram due (in (time, sequence) order), tick every live node, collect
+ * what the nodes want to send (each datagram independently lost,
+ * duplicated, and delayed by a uniform draw, so reordering happens) and
+ * the client replies. The thread is a registered QSBR reader, online,
+ * announcing a quiescent state once per millisecond like a worker loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu/urcu-qsbr.h>
+
+#include "proto_rep.h"
+#include "proto_req.h"
+#include "sim.h"
+
+#define SIM_PORT	7401
+#define SIM_IP(i)	(0x0a000001u + (i))
+#define MAX_CLIENT_OPS	4096
+#define MAX_NAMES	65536
+
+struct msg {
+	uint64_t at, seq;
+	uint32_t from, to;
+	uint16_t len;
+	uint8_t buf[CLU_DGRAM_MAX];
+};
+
+struct node {
+	bool up;
+	struct trk *t;
+	struct clu *c;
+	char name[16];
+	uint64_t incarnation;
+	uint64_t crashed_at;	/* last crash, 0 = never */
+};
+
+struct client_op {
+	bool used;
+	uint64_t req_id;
+	int *status;
+	int local;		/* status when *status is NULL */
+	uint32_t name;		/* workload name index, or UINT32_MAX */
+	uint8_t kind;		/* PROTO_OP_* */
+	uint64_t handle;
+	uint32_t node;
+};
+
+/* What the model knows of one workload name. */
+struct model {
+	bool busy;		/* an op is in flight */
+	bool uncertain;		/* an op's outcome is unknown */
+	bool present;
+	uint64_t handle;
+	uint32_t origin;	/* node index that registered it */
+	uint64_t at;		/* time of the last definite answer */
+	uint64_t next_handle;
+};
+
+struct sim {
+	struct sim_opts o;
+	uint64_t now, rng, msg_seq, req_seq;
+	struct node node[SIM_NODES_MAX];
+	uint8_t group[SIM_NODES_MAX];
+	struct clu_keyring keys;
+	struct msg **heap;
+	size_t nheap, capheap;
+	struct client_op ops[MAX_CLIENT_OPS];
+	struct model *model;
+	uint32_t nnames;
+	uint64_t crash_times[64];
+	uint32_t ncrash;
+	uint64_t split_at;	/* 0: no partition now */
+	uint64_t window[16][2];	/* partition windows, for the model */
+	uint32_t nwindow;
+	struct clu_dgram dg[64];
+	struct clu_reply rp[32];
+};
+
+static uint64_t
+rnd(struct sim *s)
+{
+	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double
+rnd01(struct sim *s)
+{
+	return (double)(rnd(s) >> 11) / (double)(1ULL << 53);
+}
+
+/* ---- network: a binary heap of datagrams by (at, seq) ---- */
+
+static bool
+before(const struct msg *a, const struct msg *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void
+heap_push(struct sim *s, struct msg *m)
+{
+	size_t i;
+
+	if (s->nheap == s->capheap) {
+		s->capheap = s->capheap ? 2 * s->capheap : 1024;
+		s->heap = realloc(s->heap, s->capheap * sizeof(*s->heap));
+		if (s->heap == NULL)
+			abort();
+	}
+	i = s->nheap++;
+	while (i > 0 && before(m, s->heap[(i - 1) / 2])) {
+		s->heap[i] = s->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->heap[i] = m;
+}
+
+static struct msg *
+heap_pop(struct sim *s)
+{
+	struct msg *top = s->heap[0], *last = s->heap[--s->nheap];
+	size_t i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m = l;
+
+		if (l >= s->nheap)
+			break;
+		if (l + 1 < s->nheap && before(s->heap[l + 1], s->heap[l]))
+			m = l + 1;
+		if (!before(s->heap[m], last))
+			break;
+		s->heap[i] = s->heap[m];
+		i = m;
+	}
+	if (s->nheap > 0)
+		s->heap[i] = last;
+	return top;
+}
+
+static bool
+connected(const struct sim *s, uint32_t a, uint32_t b)
+{
+	return s->group[a] == s->group[b];
+}
+
+static void
+transmit(struct sim *s, uint32_t from, const struct clu_dgram *d)
+{
+	uint32_t to = d->dst.ip - SIM_IP(0), copies = 1, k;
+
+	if (to >= s->o.nodes || d->dst.port != SIM_PORT)
+		return;
+	if (rnd01(s) < s->o.loss)
+		return;
+	if (rnd01(s) < s->o.dup)
+		copies = 2;
+	for (k = 0; k < copies; k++) {
+		struct msg *m = malloc(sizeof(*m));
+
+		if (m == NULL)
+			abort();
+		m->at = s->now + s->o.delay_min_ms + (s->o.delay_max_ms >
+			s->o.delay_min_ms ? rnd(s) % (s->o.delay_max_ms -
+			s->o.delay_min_ms + 1) : 0);
+		m->seq = s->msg_seq++;
+		m->from = from;
+		m->to = to;
+		m->len = d->len;
+		memcpy(m->buf, d->buf, d->len);
+		heap_push(s, m);
+	}
+}
+
+/* ---- nodes ---- */
+
+static void
+node_boot(struct sim *s, uint32_t i)
+{
+	struct node *n = &s->node[i];
+	struct trk_config tc = {
+		.nparts = s->o.nparts, .node_id = i + 1,
+		.expected_entries = 8192, .change_queue_len = 8192,
+		.tombstone_ms = 600000,
+	};
+	struct exec_node xn = { .node_id = i + 1, .name = n->name };
+	struct clu_config cc;
+	struct mbr_addr seeds[SIM_NODES_MAX];
+	uint32_t k;
+
+	snprintf(n->name, sizeof(n->name), "n%u", i + 1);
+	clu_config_default(&cc);
+	cc.node_id = i + 1;
+	cc.name = n->name;
+	cc.name_len = strlen(n->name);
+	cc.addr.ip = SIM_IP(i);
+	cc.addr.port = SIM_PORT;
+	cc.incarnation = ++n->incarnation;
+	cc.seed = rnd(s);
+	cc.mbr.probe_interval = 200;
+	cc.mbr.probe_timeout = 80;
+	cc.mbr.suspicion_mult = 3;
+	cc.policy.strategy = s->o.strategy;
+	cc.policy.quorum = s->o.quorum ? s->o.quorum : 1;
+	cc.policy.vnodes = 256;
+	cc.keys = s->o.keys ? &s->keys : NULL;
+	cc.repl_log = 256;
+	cc.repl_rto_ms = 30;
+	cc.ae_interval_ms = 500;
+	cc.sync_scan = 256;
+	cc.sync_dgrams = 8;
+	cc.fwd_timeout_ms = 1000;
+	n->t = trk_create(&tc);
+	n->c = n->t ? clu_create(&cc, n->t, &xn, s->now) : NULL;
+	if (n->c == NULL)
+		abort();
+	n->up = true;
+	for (k = 0; k < s->o.nodes; k++) {
+		seeds[k].ip = SIM_IP(k);
+		seeds[k].port = SIM_PORT;
+	}
+	clu_join(n->c, seeds, s->o.nodes, s->now);
+}
+
+static void
+node_kill(struct sim *s, uint32_t i)
+{
+	struct node *n = &s->node[i];
+
+	if (!n->up)
+		return;
+	clu_destroy(n->c);
+	trk_destroy(n->t);
+	n->c = NULL;
+	n->t = NULL;
+	n->up = false;
+}
+
+struct sim *
+sim_create(const struct sim_opts *o)
+{
+	static const uint8_t key[CLU_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct sim *s = calloc(1, sizeof(*s));
+	uint32_t i;
+
+	if (s == NULL || o->nodes == 0 || o->nodes > SIM_NODES_MAX)
+		abort();
+	s->o = *o;
+	if (s->o.nparts == 0)
+		s->o.nparts = 2;
+	s->rng = o->seed;
+	s->now = 1000;
+	clu_keyring_init(&s->keys, key, NULL, 0);
+	for (i = 0; i < o->nodes; i++)
+		node_boot(s, i);
+	return s;
+}
+
+void
+sim_destroy(struct sim *s)
+{
+	uint32_t i;
+
+	for (i = 0; s->o.nodes && getenv("SIM_STATS") && i < s->o.nodes; i++) {
+		struct clu_stats st;
+
+		if (!s->node[i].up)
+			continue;
+		clu_get_stats(s->node[i].c, &st);
+		fprintf(stderr, "n%u: batches %llu sent %llu resent %llu resets "
+			"%llu applied %llu ooo %llu ae %llu differ %llu repair "
+			"%llu/%llu fwd %llu/%llu timeouts %llu malformed %llu "
+			"auth %llu txdrop %llu purged %llu deaddrop %llu\n", i + 1,
+			(unsigned long long)st.repl_batches,
+			(unsigned long long)st.repl_sent,
+			(unsigned long long)st.repl_resent,
+			(unsigned long long)st.repl_resets,
+			(unsigned long long)st.repl_applied,
+			(unsigned long long)st.repl_out_of_order,
+			(unsigned long long)st.ae_rounds,
+			(unsigned long long)st.ae_segs_differ,
+			(unsigned long long)st.repair_sent,
+			(unsigned long long)st.repair_applied,
+			(unsigned long long)st.fwd_out,
+			(unsigned long long)st.fwd_in,
+			(unsigned long long)st.fwd_timeouts,
+			(unsigned long long)st.rx_malformed,
+			(unsigned long long)st.rx_auth_failed,
+			(unsigned long long)st.tx_dropped,
+			(unsigned long long)st.purged,
+			(unsigned long long)st.dead_owner_dropped);
+	}
+	for (i = 0; i < s->o.nodes; i++)
+		node_kill(s, i);
+	while (s->nheap > 0)
+		free(heap_pop(s));
+	free(s->heap);
+	free(s->model);
+	free(s);
+}
+
+/* ---- clients ---- */
+
+static struct client_op *
+op_by_req(struct sim *s, uint64_t req_id)
+{
+	struct client_op *op = &s->ops[req_id % MAX_CLIENT_OPS];
+
+	return op->used && op->req_id == req_id ? op : NULL;
+}
+
+static void
+model_answer(struct sim *s, struct client_op *op, int status)
+{
+	struct model *m = &s->model[op->name];
+
+	m->busy = false;
+	if (status == PROTO_ST_OK && op->kind == PROTO_OP_REGISTER) {
+		m->present = true;
+		m->handle = op->handle;
+		m->origin = op->node;
+		m->uncertain = false;
+	} else if ((status == PROTO_ST_OK || status == PROTO_ST_NOT_FOUND) &&
+		   op->kind == PROTO_OP_UNREGISTER) {
+		m->present = false;
+		m->uncertain = false;
+	} else if (status != PROTO_ST_OVERLOADED) {
+		m->uncertain = true;	/* unknown outcome, or a refusal */
+	}
+	m->at = s->now;
+}
+
+static void
+answer(struct sim *s, struct client_op *op, int status)
+{
+	if (op->status != NULL)
+		*op->status = status;
+	op->local = status;
+	if (op->name != UINT32_MAX)
+		model_answer(s, op, status);
+	op->used = false;
+}
+
+static void
+collect_replies(struct sim *s, uint32_t i)
+{
+	struct proto_reply rr;
+	struct proto_rep rep;
+	size_t n, k;
+
+	while ((n = clu_poll_reply(s->node[i].c, s->rp, 32)) > 0) {
+		for (k = 0; k < n; k++) {
+			struct client_op *op;
+
+			if (proto_rep_parse(&rep, s->rp[k].buf, s->rp[k].len) ||
+			    (op = op_by_req(s, rep.req_id)) == NULL ||
+			    proto_rep_next(&rep, &rr) != 0)
+				continue;
+			answer(s, op, rr.status);
+		}
+	}
+}
+
+static struct client_op *
+send_op(struct sim *s, uint32_t node, uint8_t kind, const char *name,
+		uint64_t handle, int *status, uint32_t name_idx)
+{
+	uint8_t buf[PROTO_MAX_DGRAM], tag[CLU_CLIENT_TAG] = { 0 };
+	uint64_t req_id = ++s->req_seq;
+	struct client_op *op = &s->ops[req_id % MAX_CLIENT_OPS];
+	struct proto_endpoint ep = { .family = PROTO_AF_IPV4, .port = 5683,
+		.addr = { 10, 9, 0, 1 } };
+	struct proto_enc e;
+	size_t len;
+
+	if (op->used)
+		answer(s, op, -1);	/* forgotten: never answered */
+	memset(op, 0, sizeof(*op));
+	op->used = true;
+	op->req_id = req_id;
+	op->status = status;
+	op->local = -1;
+	op->name = name_idx;
+	op->kind = kind;
+	op->handle = handle;
+	op->node = node;
+	if (status != NULL)
+		*status = -1;
+	proto_req_init(&e, buf, sizeof(buf), req_id);
+	if (kind == PROTO_OP_REGISTER)
+		proto_req_add_register(&e, name, strlen(name), handle, &ep,
+				NULL, 0, 0);
+	else
+		proto_req_add_unregister(&e, name, strlen(name), NULL);
+	len = proto_enc_finish(&e);
+	if (!s->node[node].up) {
+		answer(s, op, -1);
+		return NULL;
+	}
+	clu_request(s->node[node].c, tag, buf, len, s->now);
+	collect_replies(s, node);
+	return op->used ? op : NULL;
+}
+
+/* ---- the clock ---- */
+
+static void
+pump(struct sim *s, uint32_t i)
+{
+	size_t n, k;
+
+	if (!s->node[i].up)
+		return;
+	while ((n = clu_poll_send(s->node[i].c, s->dg, 64)) > 0)
+		for (k = 0; k < n; k++)
+			transmit(s, i, &s->dg[k]);
+	collect_replies(s, i);
+}
+
+static const struct trk_entry *lookup(struct sim *s, uint32_t node,
+		const char *name);
+
+/* SIM_TRACE=name prints every change of that name on every node. */
+static void
+trace(struct sim *s)
+{
+	static const char *name;
+	static bool init;
+	static uint64_t last[SIM_NODES_MAX];
+	uint32_t i;
+
+	if (!init) {
+		name = getenv("SIM_TRACE");
+		init = true;
+	}
+	if (name == NULL)
+		return;
+	for (i = 0; i < s->o.nodes; i++) {
+		const struct trk_entry *e = lookup(s, i, name);
+		uint64_t h = e ? e->handle : 0;
+
+		if (h != last[i])
+			fprintf(stderr, "t=%llu n%u %s: %llx owner n%u v%llu.%u\n",
+				(unsigned long long)s->now, i + 1, name,
+				(unsigned long long)h, e ? e->owner : 0,
+				e ? (unsigned long long)e->version.clock : 0ULL,
+				e ? e->version.node : 0);
+		last[i] = h;
+	}
+}
+
+static void
+step(struct sim *s)
+{
+	uint32_t i;
+
+	trace(s);
+	s->now++;
+	while (s->nheap > 0 && s->heap[0]->at <= s->now) {
+		struct msg *m = heap_pop(s);
+		struct mbr_addr src = { SIM_IP(m->from), SIM_PORT };
+
+		if (s->node[m->to].up && connected(s, m->from, m->to)) {
+			clu_receive(s->node[m->to].c, &src, m->buf, m->len,
+					s->now);
+			pump(s, m->to);
+		}
+		free(m);
+	}
+	for (i = 0; i < s->o.nodes; i++) {
+		if (!s->node[i].up)
+			continue;
+		clu_tick(s->node[i].c, s->now);
+		pump(s, i);
+	}
+	urcu_qsbr_quiescent_state();
+}
+
+void
+sim_run(struct sim *s, uint64_t ms)
+{
+	uint64_t end = s->now + ms;
+
+	while (s->now < end)
+		step(s);
+}
+
+uint64_t
+sim_now(const struct sim *s)
+{
+	return s->now;
+}
+
+/* ---- faults ---- */
+
+void
+sim_partition(struct sim *s, const uint8_t *group)
+{
+	memcpy(s->group, group, s->o.nodes);
+	if (s->split_at == 0)
+		s->split_at = s->now;
+}
+
+void
+sim_heal(struct sim *s)
+{
+	memset(s->group, 0, sizeof(s->group));
+	if (s->split_at != 0 && s->nwindow < 16) {
+		s->window[s->nwindow][0] = s->split_at;
+		s->window[s->nwindow++][1] = s->now;
+	}
+	s->split_at = 0;
+}
+
+void
+sim_set_loss(struct sim *s, double loss, double dup)
+{
+	s->o.loss = loss;
+	s->o.dup = dup;
+}
+
+void
+sim_crash(struct sim *s, uint32_t node)
+{
+	node_kill(s, node);
+	s->node[node].crashed_at = s->now;
+	if (s->ncrash < 64)
+		s->crash_times[s->ncrash++] = s->now;
+}
+
+void
+sim_restart(struct sim *s, uint32_t node)
+{
+	if (!s->node[node].up)
+		node_boot(s, node);
+}
+
+bool
+sim_up(const struct sim *s, uint32_t node)
+{
+	return s->node[node].up;
+}
+
+/* ---- client API ---- */
+
+static int
+wait_op(struct sim *s, struct client_op *op, int *st, uint64_t timeout_ms)
+{
+	uint64_t end = s->now + timeout_ms;
+
+	while (op != NULL && *st == -1 && s->now < end)
+		step(s);
+	return *st;
+}
+
+int
+sim_register(struct sim *s, uint32_t node, const char *name, uint64_t handle,
+		uint64_t timeout_ms)
+{
+	int st = -1;
+
+	return wait_op(s, send_op(s, node, PROTO_OP_REGISTER, name, handle,
+			&st, UINT32_MAX), &st, timeout_ms);
+}
+
+int
+sim_unregister(struct sim *s, uint32_t node, const char *name,
+		uint64_t timeout_ms)
+{
+	int st = -1;
+
+	return wait_op(s, send_op(s, node, PROTO_OP_UNREGISTER, name, 0, &st,
+			UINT32_MAX), &st, timeout_ms);
+}
+
+void
+sim_register_async(struct sim *s, uint32_t node, const char *name,
+		uint64_t handle, int *status)
+{
+	send_op(s, node, PROTO_OP_REGISTER, name, handle, status, UINT32_MAX);
+}
+
+static const struct trk_entry *
+lookup(struct sim *s, uint32_t node, const char *name)
+{
+	struct trk_key k = trk_key(name, strlen(name));
+
+	if (!s->node[node].up)
+		return NULL;
+	return trk_whereis(s->node[node].t, &k, s->now);
+}
+
+uint64_t
+sim_whereis(struct sim *s, uint32_t node, const char *name)
+{
+	const struct trk_entry *e = lookup(s, node, name);
+
+	return e ? e->handle : 0;
+}
+
+uint32_t
+sim_entry_owner(struct sim *s, uint32_t node, const char *name)
+{
+	const struct trk_entry *e = lookup(s, node, name);
+
+	return e ? e->owner : 0;
+}
+
+size_t
+sim_alive_view(struct sim *s, uint32_t node)
+{
+	return s->node[node].up ? clu_alive(s->node[node].c) : 0;
+}
+
+struct clu *
+sim_clu(struct sim *s, uint32_t node)
+{
+	return s->node[node].c;
+}
+
+uint64_t
+sim_count(struct sim *s, uint32_t node)
+{
+	return s->node[node].up ? trk_count(s->node[node].t) : 0;
+}
+
+/* ---- workload ---- */
+
+static void
+name_of(uint32_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "dev/%u", i);
+}
+
+static uint32_t
+random_live(struct sim *s)
+{
+	uint32_t i, k = (uint32_t)(rnd(s) % s->o.nodes);
+
+	for (i = 0; i < s->o.nodes; i++)
+		if (s->node[(k + i) % s->o.nodes].up)
+			return (k + i) % s->o.nodes;
+	return 0;
+}
+
+void
+sim_workload(struct sim *s, uint32_t nnames, uint32_t nops,
+		uint32_t spacing_ms)
+{
+	char name[32];
+	uint32_t i;
+
+	if (s->model == NULL || nnames > s->nnames) {
+		s->model = realloc(s->model, nnames * sizeof(*s->model));
+		memset(s->model + s->nnames, 0,
+				(nnames - s->nnames) * sizeof(*s->model));
+		s->nnames = nnames;
+	}
+	for (i = 0; i < nops; i++) {
+		uint32_t k = (uint32_t)(rnd(s) % nnames);
+		struct model *m = &s->model[k];
+		uint8_t kind;
+
+		if (m->busy)
+			continue;
+		name_of(k, name, sizeof(name));
+		kind = m->present && !m->uncertain && rnd(s) % 3 == 0 ?
+			PROTO_OP_UNREGISTER : PROTO_OP_REGISTER;
+		if (kind == PROTO_OP_REGISTER && !(m->present && !m->uncertain))
+			m->next_handle = (uint64_t)k << 20 | (m->next_handle + 1);
+		m->busy = true;
+		send_op(s, random_live(s), kind, name, m->present &&
+			!m->uncertain ? m->handle : m->next_handle | 1ULL << 60,
+			NULL, k);
+		if (spacing_ms > 0)
+			sim_run(s, spacing_ms);
+	}
+}
+
+bool
+sim_quiesce(struct sim *s, uint64_t max_ms)
+{
+	uint64_t end = s->now + max_ms;
+	uint32_t i, quiet = 0;
+
+	while (s->now < end) {
+		bool idle = true;	/* membership gossip never stops */
+
+		for (i = 0; i < s->o.nodes && idle; i++)
+			idle = !s->node[i].up || clu_idle(s->node[i].c);
+		quiet = idle ? quiet + 1 : 0;
+		if (getenv("SIM_STATS") && s->now + 1 == end)
+			for (i = 0; i < s->o.nodes; i++)
+				if (s->node[i].up)
+					fprintf(stderr, "n%u idle %d alive %zu "
+						"count %llu\n", i + 1,
+						clu_idle(s->node[i].c),
+						clu_alive(s->node[i].c),
+						(unsigned long long)sim_count(s, i));
+		/* idle through two anti-entropy rounds: nothing left to find */
+		if (quiet > 1500)
+			return true;
+		step(s);
+	}
+	return false;
+}
+
+/* ---- invariants ---- */
+
+const char *
+sim_check_converged(struct sim *s)
+{
+	static char msg[160];
+	struct trk_digest_seg a[TRK_DIGEST_SEGS], b[TRK_DIGEST_SEGS];
+	uint32_t first = UINT32_MAX, i, p;
+
+	for (i = 0; i < s->o.nodes; i++) {
+		if (!s->node[i].up)
+			continue;
+		if (first == UINT32_MAX) {
+			first = i;
+			continue;
+		}
+		for (p = 0; p < s->o.nparts; p++) {
+			trk_digest(s->node[first].t, p, a, TRK_DIGEST_SEGS);
+			trk_digest(s->node[i].t, p, b, TRK_DIGEST_SEGS);
+			if (memcmp(a, b, sizeof(a)) != 0) {
+				snprintf(msg, sizeof(msg), "n%u and n%u differ in "
+					"partition %u (%llu vs %llu entries)",
+					first + 1, i + 1, p,
+					(unsigned long long)sim_count(s, first),
+					(unsigned long long)sim_count(s, i));
+				return msg;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Acknowledged writes the model cannot vouch for:
+ *  - near a crash: the owner may die before its stream reached anyone;
+ *  - during a netsplit (and until the heal settles): both sides accept
+ *    writes (ring), or the minority does until it sees the split
+ *    (static_quorum_ring), and writes of one name on both sides are
+ *    resolved by version, so one of them loses. Convergence to one entry
+ *    per name is still checked for those names (sim_check_converged).
+ */
+static bool
+crash_near(const struct sim *s, uint64_t at)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->ncrash; i++)
+		if (s->crash_times[i] + 3000 >= at && s->crash_times[i] <= at + 3000)
+			return true;
+	for (i = 0; i < s->nwindow; i++)
+		if (at + 100 >= s->window[i][0] && at <= s->window[i][1] + 3000)
+			return true;
+	return s->split_at != 0 && at + 100 >= s->split_at;
+}
+
+const char *
+sim_check_model(struct sim *s)
+{
+	static char msg[160];
+	char name[32];
+	uint32_t k, i;
+
+	for (k = 0; k < s->nnames; k++) {
+		const struct model *m = &s->model[k];
+		uint64_t want;
+
+		if (m->uncertain || m->busy || m->at == 0 || crash_near(s, m->at))
+			continue;
+		/* a dead origin's plain registrations are purged */
+		if (m->present && s->node[m->origin].crashed_at > m->at)
+			continue;
+		want = m->present ? m->handle : 0;
+		name_of(k, name, sizeof(name));
+		for (i = 0; i < s->o.nodes; i++) {
+			if (!s->node[i].up || sim_whereis(s, i, name) == want)
+				continue;
+			snprintf(msg, sizeof(msg), "%s on n%u: handle %llx, "
+				"acknowledged %llx at %llu through n%u; held by"
+				" n%u n%u n%u n%u n%u", name, i + 1,
+				(unsigned long long)sim_whereis(s, i, name),
+				(unsigned long long)want,
+				(unsigned long long)m->at, m->origin + 1,
+				sim_entry_owner(s, 0, name),
+				sim_entry_owner(s, 1, name),
+				sim_entry_owner(s, 2, name),
+				sim_entry_owner(s, 3, name),
+				sim_entry_owner(s, 4, name));
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+const char *
+sim_check_bounded(struct sim *s)
+{
+	static char msg[160];
+	uint32_t i;
+
+	for (i = 0; i < s->o.nodes; i++) {
+		struct clu_stats st;
+
+		if (!s->node[i].up)
+			continue;
+		clu_get_stats(s->node[i].c, &st);
+		if (sim_count(s, i) > (uint64_t)s->nnames + 4096) {
+			snprintf(msg, sizeof(msg), "n%u holds %llu entries",
+				i + 1, (unsigned long long)sim_count(s, i));
+			return msg;
+		}
+		if (!clu_idle(s->node[i].c)) {
+			snprintf(msg, sizeof(msg), "n%u still has replication "
+				"or sync work", i + 1);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+uint64_t
+sim_fingerprint(struct sim *s)
+{
+	struct trk_digest_seg d[TRK_DIGEST_SEGS];
+	uint64_t f = s->now;
+	uint32_t i, p, k;
+
+	for (i = 0; i < s->o.nodes; i++) {
+		if (!s->node[i].up)
+			continue;
+		for (p = 0; p < s->o.nparts; p++) {
+			trk_digest(s->node[i].t, p, d, TRK_DIGEST_SEGS);
+			for (k = 0; k < TRK_DIGEST_SEGS; k++)
+				f = (f ^ d[k].x ^ d[k].count) * 0x100000001b3ULL;
+		}
+	}
+	return f;
+}

@@ -1,0 +1,318 @@
+/*
+ * sim_scenarios.c - cluster scenarios for the simulator, each a function
+ * of a seed that returns NULL or what went wrong. The unit test runs a few
+ * seeds of each; `swarm-sim` runs many (the soak) or replays one.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "sim.h"
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond)) {							\
+		snprintf(why, sizeof(why), __VA_ARGS__);		\
+		goto out;						\
+	}								\
+} while (0)
+
+#define INVARIANTS(s, quiet_ms) do {					\
+	const char *e_;							\
+	CHECK(sim_quiesce(s, quiet_ms), "no quiescence in %u ms",	\
+		(unsigned)(quiet_ms));					\
+	if ((e_ = sim_check_converged(s)) != NULL ||			\
+	    (e_ = sim_check_model(s)) != NULL ||			\
+	    (e_ = sim_check_bounded(s)) != NULL)			\
+		CHECK(0, "%s", e_);					\
+} while (0)
+
+static char why[256];
+
+static struct sim *
+make(uint32_t nodes, uint64_t seed, enum ring_strategy st, uint32_t quorum)
+{
+	struct sim_opts o = {
+		.nodes = nodes, .nparts = 2, .strategy = st, .quorum = quorum,
+		.delay_min_ms = 1, .delay_max_ms = 3, .seed = seed,
+		.keys = seed % 2 == 0,
+	};
+
+	return sim_create(&o);
+}
+
+static bool
+all_see(struct sim *s, uint32_t n, size_t alive)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (sim_up(s, i) && sim_alive_view(s, i) != alive)
+			return false;
+	return true;
+}
+
+/* Wait until node i sees want[i] live members, for every i < n. */
+static bool
+wait_views(struct sim *s, uint32_t n, const uint8_t *want, uint64_t max_ms)
+{
+	uint64_t end = sim_now(s) + max_ms;
+	uint32_t i;
+
+	for (;;) {
+		for (i = 0; i < n; i++)
+			if (sim_alive_view(s, i) != want[i])
+				break;
+		if (i == n)
+			return true;
+		if (sim_now(s) >= end)
+			return false;
+		sim_run(s, 10);
+	}
+}
+
+static bool
+wait_alive(struct sim *s, uint32_t n, size_t alive, uint64_t max_ms)
+{
+	uint64_t end = sim_now(s) + max_ms;
+
+	while (!all_see(s, n, alive) && sim_now(s) < end)
+		sim_run(s, 10);
+	return all_see(s, n, alive);
+}
+
+/* Every node's ring holds all n nodes: views agree on every owner. */
+static bool
+wait_rings(struct sim *s, uint32_t n, uint64_t max_ms)
+{
+	uint64_t end = sim_now(s) + max_ms;
+	uint32_t i;
+
+	for (;;) {
+		for (i = 0; i < n; i++)
+			if (clu_ring_nodes(sim_clu(s, i)) != n)
+				break;
+		if (i == n)
+			return true;
+		if (sim_now(s) >= end)
+			return false;
+		sim_run(s, 10);
+	}
+}
+
+/* Stable 3-node cluster: placement, one winner, read-everywhere. */
+static const char *
+sc_basic(uint64_t seed)
+{
+	struct sim *s = make(3, seed, RING_STRATEGY_RING, 0);
+	int a = -1, b = -1;
+	uint32_t i;
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 3, 3, 5000), "membership did not converge");
+	CHECK(wait_rings(s, 3, 5000), "rings did not converge");
+	CHECK(sim_register(s, 0, "door/1", 11, 2000) == 0, "register failed");
+	sim_run(s, 200);
+	for (i = 0; i < 3; i++)
+		CHECK(sim_whereis(s, i, "door/1") == 11 &&
+			sim_entry_owner(s, i, "door/1") == 1,
+			"door/1 not replicated to n%u", i + 1);
+	/* the same name through two nodes at once: exactly one winner */
+	sim_register_async(s, 1, "door/2", 21, &a);
+	sim_register_async(s, 2, "door/2", 22, &b);
+	sim_run(s, 500);
+	CHECK((a == 0 && b == 2) || (a == 2 && b == 0),
+		"two registrations of one name answered %d and %d", a, b);
+	sim_workload(s, 400, 3000, 1);
+	INVARIANTS(s, 20000);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
+/* 5 nodes over a bad network: loss, duplicates, reordering. */
+static const char *
+sc_lossy(uint64_t seed)
+{
+	struct sim *s = make(5, seed, RING_STRATEGY_RING, 0);
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 5, 5, 8000), "membership did not converge");
+	sim_set_loss(s, 0.1, 0.05);
+	sim_workload(s, 600, 4000, 1);
+	sim_set_loss(s, 0, 0);
+	INVARIANTS(s, 30000);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
+/* A netsplit with `ring`: both sides serve, and converge after the heal. */
+static const char *
+sc_partition(uint64_t seed)
+{
+	static const uint8_t split[] = { 0, 0, 0, 1, 1 };
+	struct sim *s = make(5, seed, RING_STRATEGY_RING, 0);
+	uint64_t h0, h4;
+	uint32_t i;
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 5, 5, 8000), "membership did not converge");
+	sim_workload(s, 500, 1500, 1);
+	sim_partition(s, split);
+	CHECK(wait_views(s, 5, (const uint8_t[]){ 3, 3, 3, 2, 2 }, 10000),
+		"the split was not seen");
+	CHECK(sim_register(s, 0, "split/x", 0xa, 2000) == 0,
+		"majority side refused a write");
+	CHECK(sim_register(s, 4, "split/x", 0xb, 2000) == 0,
+		"minority side refused a write");
+	sim_workload(s, 500, 1500, 1);
+	sim_heal(s);
+	CHECK(wait_alive(s, 5, 5, 15000), "membership did not heal");
+	INVARIANTS(s, 30000);
+	h0 = sim_whereis(s, 0, "split/x");
+	for (i = 0; i < 5; i++) {
+		h4 = sim_whereis(s, i, "split/x");
+		CHECK(h4 == h0 && (h4 == 0xa || h4 == 0xb),
+			"split/x on n%u: %llx", i + 1, (unsigned long long)h4);
+	}
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
+static uint32_t
+count_owned(struct sim *s, uint32_t node, uint32_t owner, uint32_t nnames)
+{
+	char name[32];
+	uint32_t k, n = 0;
+
+	for (k = 0; k < nnames; k++) {
+		snprintf(name, sizeof(name), "dev/%u", k);
+		n += sim_entry_owner(s, node, name) == owner;
+	}
+	return n;
+}
+
+/* A crash purges the node's registrations; a restart resyncs it. */
+static const char *
+sc_crash(uint64_t seed)
+{
+	struct sim *s = make(5, seed, RING_STRATEGY_RING, 0);
+	uint32_t i;
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 5, 5, 8000), "membership did not converge");
+	sim_workload(s, 600, 3000, 1);
+	CHECK(sim_quiesce(s, 20000), "no quiescence before the crash");
+	CHECK(count_owned(s, 0, 3, 600) > 0, "n3 registered nothing");
+	sim_crash(s, 2);
+	CHECK(wait_alive(s, 5, 4, 10000), "the crash was not detected");
+	CHECK(sim_quiesce(s, 20000), "no quiescence after the crash");
+	for (i = 0; i < 5; i++)
+		CHECK(i == 2 || count_owned(s, i, 3, 600) == 0,
+			"n%u kept entries of the dead n3", i + 1);
+	sim_workload(s, 600, 2000, 1);
+	sim_restart(s, 2);
+	CHECK(wait_alive(s, 5, 5, 10000), "the restarted node did not rejoin");
+	sim_workload(s, 600, 1000, 1);
+	INVARIANTS(s, 30000);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
+/* static_quorum_ring: the minority refuses writes, nothing acked is lost. */
+static const char *
+sc_quorum(uint64_t seed)
+{
+	static const uint8_t split[] = { 0, 0, 1 };
+	struct sim *s = make(3, seed, RING_STRATEGY_STATIC_QUORUM, 2);
+	int st;
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 3, 3, 5000), "membership did not converge");
+	sim_workload(s, 300, 1000, 1);
+	CHECK(sim_register(s, 2, "q/before", 7, 2000) == 0, "write refused");
+	sim_partition(s, split);
+	CHECK(wait_views(s, 3, (const uint8_t[]){ 2, 2, 1 }, 10000),
+		"the split was not seen");
+	st = sim_register(s, 2, "q/minority", 8, 2000);
+	CHECK(st == 9, "minority answered %d, not no_node_available", st);
+	CHECK(sim_register(s, 0, "q/majority", 9, 2000) == 0,
+		"majority refused a write");
+	sim_workload(s, 300, 1000, 1);
+	sim_heal(s);
+	CHECK(wait_alive(s, 3, 3, 15000), "membership did not heal");
+	INVARIANTS(s, 30000);
+	CHECK(sim_whereis(s, 2, "q/majority") == 9 &&
+		sim_whereis(s, 1, "q/minority") == 0,
+		"after the heal the registries disagree with the answers");
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
+/* Random faults for a while, then everything heals and restarts. */
+static const char *
+sc_churn(uint64_t seed)
+{
+	struct sim *s = make(5, seed, RING_STRATEGY_RING, 0);
+	uint8_t grp[5];
+	uint32_t round, i;
+	uint64_t r = seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 5, 5, 8000), "membership did not converge");
+	for (round = 0; round < 8; round++) {
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		switch ((r >> 33) % 4) {
+		case 0:
+			sim_crash(s, (uint32_t)(r >> 40) % 5);
+			break;
+		case 1:
+			for (i = 0; i < 5; i++)
+				sim_restart(s, i);
+			break;
+		case 2:
+			for (i = 0; i < 5; i++)
+				grp[i] = (uint8_t)((r >> (20 + i)) & 1);
+			sim_partition(s, grp);
+			break;
+		default:
+			sim_heal(s);
+			sim_set_loss(s, (double)((r >> 45) % 15) / 100, 0.02);
+			break;
+		}
+		sim_workload(s, 500, 600, 2);
+	}
+	sim_heal(s);
+	sim_set_loss(s, 0, 0);
+	for (i = 0; i < 5; i++)
+		sim_restart(s, i);
+	CHECK(wait_alive(s, 5, 5, 20000), "membership did not heal");
+	INVARIANTS(s, 40000);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
+const char *const sim_scenarios[] = {
+	"basic", "lossy", "partition", "crash", "quorum", "churn", NULL,
+};
+
+const char *
+sim_scenario(const char *name, uint64_t seed)
+{
+	if (strcmp(name, "basic") == 0)
+		return sc_basic(seed);
+	if (strcmp(name, "lossy") == 0)
+		return sc_lossy(seed);
+	if (strcmp(name, "partition") == 0)
+		return sc_partition(seed);
+	if (strcmp(name, "crash") == 0)
+		return sc_crash(seed);
+	if (strcmp(name, "quorum") == 0)
+		return sc_quorum(seed);
+	if (strcmp(name, "churn") == 0)
+		return sc_churn(seed);
+	return "unknown scenario";
+}

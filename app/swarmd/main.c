@@ -102,6 +102,8 @@ registry_init(struct swd_ctx *c, const struct swd_config *cfg, uint32_t *np)
 		.node_id = cfg->node_id,
 		.expected_entries = cfg->expected_entries,
 		.max_entries = cfg->max_entries,
+		/* the cluster drains it every millisecond */
+		.change_queue_len = swd_cluster_wanted(cfg) ? 16384 : 0,
 	};
 
 	if (tc.nparts > TRK_MAX_PARTS)
@@ -114,6 +116,9 @@ registry_init(struct swd_ctx *c, const struct swd_config *cfg, uint32_t *np)
 	}
 	c->trk = trk_create(&tc);
 	*np = tc.nparts;
+	/* a cluster node has one writer: worker 0 runs the cluster */
+	for (uint32_t p = 0; swd_cluster_wanted(cfg) && p < tc.nparts; p++)
+		c->part_owner[p] = 0;
 	return c->trk ? 0 : -1;
 }
 
@@ -197,7 +202,8 @@ main(int argc, char **argv)
 	swd.node.stats = swd_stats_counters;
 	if (workers_init(&swd, TRK_MAX_PARTS) < 0 ||
 	    registry_init(&swd, &cfg, &nparts) < 0 ||
-	    swd_port_init(&swd) < 0) {
+	    swd_port_init(&swd) < 0 ||
+	    (swd_cluster_wanted(&cfg) && swd_cluster_init(&swd, &cfg) < 0)) {
 		fprintf(stderr, "swarmd: start-up failed\n");
 		return 1;
 	}
@@ -212,6 +218,7 @@ main(int argc, char **argv)
 
 	swd_print_stats(stdout);
 	swd_port_close(&swd);
+	swd_cluster_free(&swd);
 	urcu_qsbr_register_thread();
 	trk_destroy(swd.trk);
 	urcu_qsbr_unregister_thread();

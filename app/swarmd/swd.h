@@ -24,6 +24,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "clu.h"
 #include "exec.h"
 #include "net.h"
 #include "swd_config.h"
@@ -90,7 +91,17 @@ struct swd_ctx {
 	struct swd_worker *workers;	/* nworkers */
 	uint16_t part_owner[TRK_MAX_PARTS];	/* partition -> worker index */
 	uint64_t tsc_hz;
+	struct swd_cluster *cl;		/* NULL: a standalone node */
 	volatile bool quit;
+};
+
+/* Counters of the cluster driver (worker 0). */
+struct swd_cluster_stats {
+	uint64_t gossip_rx;		/* gossip datagrams handed to the node */
+	uint64_t gossip_tx;		/* gossip frames sent */
+	uint64_t gossip_no_neigh;	/* gossip dropped: peer MAC unknown */
+	uint64_t arp_requests;		/* ARP requests we sent */
+	uint64_t handoff_full;		/* frames lost: gossip ring full */
 };
 
 extern struct swd_ctx swd;
@@ -117,6 +128,33 @@ uint16_t swd_fwd_serve(struct swd_worker *w, uint64_t now);
 /* swd_worker.c: send reply datagrams in out to the client of pkt. */
 void swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
 		struct rte_mbuf *reuse, const struct exec_out *out);
+
+/* swd_worker.c: queue a frame for tx; send one reply datagram to pkt. */
+void swd_tx_queue(struct swd_worker *w, struct rte_mbuf *m);
+void swd_send_one(struct swd_worker *w, const struct net_pkt *pkt,
+		const uint8_t *dgram, size_t len);
+
+/* swd_cluster.c: cluster mode (worker 0 runs lib/cluster). */
+struct swd_cluster;
+bool swd_cluster_wanted(const struct swd_config *cfg);
+int swd_cluster_init(struct swd_ctx *c, const struct swd_config *cfg);
+void swd_cluster_free(struct swd_ctx *c);
+/* Any worker: true when the frame was cluster traffic and is consumed
+ * (or, for an ARP request, learned from and still to be answered: false). */
+bool swd_cluster_take(struct swd_worker *w, struct rte_mbuf *m,
+		const struct net_pkt *pkt, enum net_verdict v, uint64_t now);
+/* Worker 0 only. */
+void swd_cluster_request(struct swd_worker *w, const struct net_pkt *pkt,
+		const uint8_t *req, size_t len, uint64_t now);
+void swd_cluster_request_mapped(struct swd_worker *w,
+		const struct net_pkt *pkt, const uint8_t *req, size_t len,
+		const uint16_t *map, size_t map_len, uint64_t now);
+unsigned int swd_cluster_poll(struct swd_worker *w, uint64_t now);
+void swd_cluster_flush(struct swd_worker *w, uint64_t now);
+void swd_cluster_stop(struct swd_worker *w, uint64_t now);
+/* Any thread (approximate while worker 0 runs). */
+void swd_cluster_stats(struct swd_cluster_stats *out, struct clu_stats *cs,
+		size_t *alive, size_t *ring_nodes);
 
 /* swd_telemetry.c */
 int swd_telemetry_init(void);

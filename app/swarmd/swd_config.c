@@ -104,6 +104,9 @@ swd_config_defaults(struct swd_config *cfg)
 	cfg->strategy = RING_STRATEGY_RING;
 	cfg->static_quorum_size = RING_QUORUM_DEFAULT;
 	cfg->vnodes = RING_VNODES_DEFAULT;
+	cfg->probe_interval_ms = 1000;
+	cfg->probe_timeout_ms = 500;
+	cfg->suspicion_mult = 4;
 }
 
 void
@@ -591,6 +594,17 @@ finalize(struct load_ctx *c)
 		err_set(c->err, c->errlen, "%s: %s: gossip_port and udp_port "
 				"must differ, both are %u", loc,
 				swd_keys[ki].name, cfg->udp_port);
+		return -EINVAL;
+	}
+	if (cfg->probe_timeout_ms >= cfg->probe_interval_ms) {
+		ki = swd_key_find("probe_timeout_ms");
+		if (!key_is_set(c, ki))
+			ki = swd_key_find("probe_interval_ms");
+		key_where(c, ki, loc, sizeof(loc));
+		err_set(c->err, c->errlen, "%s: %s: probe_timeout_ms (%u) must "
+				"be below probe_interval_ms (%u)", loc,
+				swd_keys[ki].name, cfg->probe_timeout_ms,
+				cfg->probe_interval_ms);
 		return -EINVAL;
 	}
 	if (cfg->has_gateway) {

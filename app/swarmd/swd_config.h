@@ -137,6 +137,9 @@ struct swd_config {
 	uint8_t cluster_key[SWD_CLUSTER_KEY_LEN];
 	uint8_t cluster_keys_accepted[SWD_CLUSTER_KEYS_MAX][SWD_CLUSTER_KEY_LEN];
 	uint32_t cluster_keys_accepted_count;
+	uint32_t probe_interval_ms;		/* SWIM period, default 1000 */
+	uint32_t probe_timeout_ms;		/* < probe_interval_ms, default 500 */
+	uint32_t suspicion_mult;		/* default 4 */
 
 	/* where it came from (NULL: no file, only defaults and --set) */
 	char *config_path;

@@ -1302,6 +1302,21 @@ const struct swd_key swd_keys[] = {
 	  .flags = SWD_KEY_LIST | SWD_KEY_SECRET,
 	  .help = "Further keys accepted on received gossip, for key "
 		  "rotation; needs cluster_key." },
+	{ .name = "probe_interval_ms", .kind = &kind_uint,
+	  .off = OFF(probe_interval_ms), .width = W(probe_interval_ms),
+	  .min = 10, .max = 60000,
+	  .help = "SWIM probe period T in milliseconds; failure detection "
+		  "takes a few T (docs/membership.md)." },
+	{ .name = "probe_timeout_ms", .kind = &kind_uint,
+	  .off = OFF(probe_timeout_ms), .width = W(probe_timeout_ms),
+	  .min = 1, .max = 59999,
+	  .help = "Wait for a probe's ack before asking others to probe, in "
+		  "milliseconds; below probe_interval_ms." },
+	{ .name = "suspicion_mult", .kind = &kind_uint,
+	  .off = OFF(suspicion_mult), .width = W(suspicion_mult),
+	  .min = 1, .max = 32,
+	  .help = "A suspect is declared dead after suspicion_mult x "
+		  "log2(members + 1) probe periods unless it refutes." },
 };
 
 const size_t swd_keys_count = sizeof(swd_keys) / sizeof(swd_keys[0]);

@@ -270,6 +270,12 @@ swd_fwd_serve(struct swd_worker *w, uint64_t now)
 				       .index_map_len = m->nops };
 
 		w->stats.fwd_in++;
+		if (swd.cl != NULL) {	/* worker 0 of a cluster node */
+			swd_cluster_request_mapped(w, &m->client, m->dgram,
+					m->len, m->index_map, m->nops, now);
+			rte_mempool_put(swd.fwd_pool, m);
+			continue;
+		}
 		if (exec_datagram_opts(swd.trk, &swd.node, m->dgram, m->len,
 				now, &o, w->out) == EXEC_ANSWERED) {
 			count_out(w, w->out);

@@ -178,6 +178,48 @@ build_names(void)
  * "ops.<status>" and /swarm/drops as "drop.<reason>", zeros included, cut
  * at max. Any worker lcore, concurrently.
  */
+/* The cluster's counters (none for a standalone node); returns how many. */
+static size_t
+cluster_counters(const char **names, uint64_t *values, size_t max)
+{
+	struct swd_cluster_stats k;
+	struct clu_stats c;
+	size_t alive, ring, n = 0, i;
+
+	if (swd.cl == NULL)
+		return 0;
+	swd_cluster_stats(&k, &c, &alive, &ring);
+	const struct { const char *name; uint64_t v; } all[] = {
+		{ "cluster.alive", alive },
+		{ "cluster.ring_nodes", ring },
+		{ "cluster.auth_failed", c.rx_auth_failed },
+		{ "cluster.malformed", c.rx_malformed },
+		{ "cluster.repl_applied", c.repl_applied },
+		{ "cluster.repl_sent", c.repl_sent },
+		{ "cluster.repl_resent", c.repl_resent },
+		{ "cluster.repl_resets", c.repl_resets },
+		{ "cluster.repair_sent", c.repair_sent },
+		{ "cluster.repair_applied", c.repair_applied },
+		{ "cluster.ae_rounds", c.ae_rounds },
+		{ "cluster.fwd_out", c.fwd_out },
+		{ "cluster.fwd_in", c.fwd_in },
+		{ "cluster.fwd_timeouts", c.fwd_timeouts },
+		{ "cluster.no_node", c.no_node },
+		{ "cluster.purged", c.purged },
+		{ "cluster.tx_dropped", c.tx_dropped },
+		{ "cluster.gossip_rx", k.gossip_rx },
+		{ "cluster.gossip_tx", k.gossip_tx },
+		{ "cluster.gossip_no_neigh", k.gossip_no_neigh },
+		{ "cluster.arp_requests", k.arp_requests },
+	};
+
+	for (i = 0; i < RTE_DIM(all) && n < max; i++, n++) {
+		names[n] = all[i].name;
+		values[n] = all[i].v;
+	}
+	return n;
+}
+
 int
 swd_stats_counters(void *arg, const char **names, uint64_t *values,
 		size_t max)
@@ -196,6 +238,7 @@ swd_stats_counters(void *arg, const char **names, uint64_t *values,
 		names[n] = "entries";
 		values[n++] = trk_count(swd.trk);
 	}
+	n += cluster_counters(names + n, values + n, max - n);
 	for (i = 0; i < NOPS && n < max; i++, n++) {
 		names[n] = op_names[i];
 		values[n] = s.op_status[i];

@@ -58,8 +58,8 @@ tx_flush(struct swd_worker *w)
 	q->n = 0;
 }
 
-static void
-tx_queue(struct swd_worker *w, struct rte_mbuf *m)
+void
+swd_tx_queue(struct swd_worker *w, struct rte_mbuf *m)
 {
 	struct swd_txq *q = &RTE_PER_LCORE(txq);
 
@@ -95,10 +95,31 @@ swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
 		m->data_len = (uint16_t)flen;
 		m->pkt_len = (uint32_t)flen;
 		w->stats.replies++;
-		tx_queue(w, m);
+		swd_tx_queue(w, m);
 	}
 	if (reuse != NULL)
 		rte_pktmbuf_free(reuse);
+}
+
+void
+swd_send_one(struct swd_worker *w, const struct net_pkt *pkt,
+		const uint8_t *dgram, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(swd.pool);
+	uint8_t *frame;
+	size_t flen;
+
+	if (m == NULL) {
+		w->stats.mbuf_alloc_failed++;
+		return;
+	}
+	frame = rte_pktmbuf_mtod(m, uint8_t *);
+	memcpy(frame + NET_UDP_HDRS_LEN, dgram, len);
+	flen = net_udp_reply(frame, pkt, &swd.prm.ifc, len, false);
+	m->data_len = (uint16_t)flen;
+	m->pkt_len = (uint32_t)flen;
+	w->stats.replies++;
+	swd_tx_queue(w, m);
 }
 
 static void
@@ -110,6 +131,7 @@ handle_frame(struct swd_worker *w, struct rte_mbuf *m, uint64_t now)
 	bool l4_ok = (m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
 		RTE_MBUF_F_RX_L4_CKSUM_GOOD;
 	struct net_pkt pkt;
+	enum net_verdict v;
 	size_t len;
 
 	if (m->nb_segs != 1) {
@@ -117,9 +139,17 @@ handle_frame(struct swd_worker *w, struct rte_mbuf *m, uint64_t now)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	switch (net_classify(frame, m->data_len, &swd.prm.ifc, ip_ok, l4_ok,
-			&pkt)) {
+	v = net_classify(frame, m->data_len, &swd.prm.ifc, ip_ok, l4_ok, &pkt);
+	if (swd.cl != NULL && swd_cluster_take(w, m, &pkt, v, now))
+		return;
+	switch (v) {
 	case NET_V_UDP:
+		if (swd.cl != NULL && w->index == 0) {
+			swd_cluster_request(w, &pkt, frame + pkt.payload_off,
+					pkt.payload_len, now);
+			rte_pktmbuf_free(m);
+			return;
+		}
 		swd_fwd_execute(w, &pkt, m, frame + pkt.payload_off,
 				pkt.payload_len, now);
 		return;
@@ -142,7 +172,7 @@ handle_frame(struct swd_worker *w, struct rte_mbuf *m, uint64_t now)
 	}
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
-	tx_queue(w, m);
+	swd_tx_queue(w, m);
 }
 
 /* Sleeps after a run of empty polls; returns the next sleep in us. */
@@ -163,8 +193,9 @@ sweep_leases(struct swd_worker *w, uint64_t now)
 {
 	uint32_t p;
 
-	for (p = w->index; p < trk_nparts(swd.trk); p += swd.nworkers)
-		w->stats.expired += trk_expire(swd.trk, p, now, 1024);
+	for (p = 0; p < trk_nparts(swd.trk); p++)
+		if (swd.part_owner[p] == w->index)
+			w->stats.expired += trk_expire(swd.trk, p, now, 1024);
 }
 
 int
@@ -190,6 +221,8 @@ swd_worker_main(void *arg)
 		for (i = 0; i < n; i++)
 			handle_frame(w, pkts[i], now);
 		n += swd_fwd_serve(w, now);
+		if (swd.cl != NULL && w->index == 0)
+			n += swd_cluster_poll(w, now);
 		if (tsc - last_drain > drain_tsc) {
 			tx_flush(w);
 			last_drain = tsc;
@@ -214,6 +247,8 @@ swd_worker_main(void *arg)
 			rte_pause();
 		}
 	}
+	if (swd.cl != NULL && w->index == 0)
+		swd_cluster_stop(w, swd_now_ms(&swd));
 	tx_flush(w);
 	urcu_qsbr_unregister_thread();
 	return 0;

@@ -154,6 +154,14 @@ void clu_receive(struct clu *c, const struct mbr_addr *src,
 void clu_request(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 		const uint8_t *req, size_t len, uint64_t now);
 
+/*
+ * clu_request() for a sub-request another thread split off a client's
+ * request: op i is answered under index index_map[i] (see exec_opts).
+ */
+void clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
+		const uint8_t *req, size_t len, const uint16_t *index_map,
+		size_t map_len, uint64_t now);
+
 /* Pull queued outputs, oldest first; return how many were copied. */
 size_t clu_poll_send(struct clu *c, struct clu_dgram *out, size_t max);
 size_t clu_poll_reply(struct clu *c, struct clu_reply *out, size_t max);

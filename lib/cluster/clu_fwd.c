@@ -251,8 +251,17 @@ void
 clu_request(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 		const uint8_t *req, size_t len, uint64_t now)
 {
+	clu_request_mapped(c, tag, req, len, NULL, 0, now);
+}
+
+void
+clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
+		const uint8_t *req, size_t len, const uint16_t *index_map,
+		size_t map_len, uint64_t now)
+{
 	struct clu_reqctx *x = reqctx(c);
-	struct exec_opts o = { .take = origin_take, .arg = x };
+	struct exec_opts o = { .take = origin_take, .arg = x,
+		.index_map = index_map, .index_map_len = map_len };
 	struct proto_req pr;
 	uint8_t buf[PROTO_MAX_DGRAM];
 	size_t i, n;

@@ -57,6 +57,7 @@ struct clu_repair {
 	uint8_t phase;		/* 0 entries, 1 tombstones */
 	uint64_t mask[4];	/* segments this scan pushes */
 	uint64_t next[4];	/* asked for during the scan: the next one */
+	bool full_next;		/* a full push was asked for during the scan */
 	struct trk_cursor cur;
 	uint64_t tomb_cur;
 };

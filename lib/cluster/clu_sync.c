@@ -59,6 +59,12 @@ mask_empty(const uint64_t m[4])
 	return (m[0] | m[1] | m[2] | m[3]) == 0;
 }
 
+static bool
+mask_full(const uint64_t m[4])
+{
+	return (m[0] & m[1] & m[2] & m[3]) == UINT64_MAX;
+}
+
 /* ---- anti-entropy rounds ---- */
 
 static struct clu_peer *
@@ -112,6 +118,9 @@ repair_want(struct clu_repair *rp, uint32_t part, const uint64_t mask[4])
 	}
 	for (i = 0; i < 4; i++)
 		rp->next[i] |= mask[i] & ~rp->mask[i];
+	/* a syncing node waits for a complete push: owe it one */
+	if (mask_full(mask) && !mask_full(rp->mask))
+		rp->full_next = true;
 }
 
 void
@@ -292,12 +301,6 @@ push_entry(struct push *x, const struct trk_entry *e)
 		push_rec(x, &x->c->chbuf[1 + i]);
 }
 
-static bool
-mask_full(const uint64_t m[4])
-{
-	return (m[0] & m[1] & m[2] & m[3]) == UINT64_MAX;
-}
-
 /* Flags the push's last datagram (an empty one if none is open). */
 static void
 push_last(struct push *x)
@@ -362,6 +365,10 @@ scan_tombs(struct push *x, struct clu_repair *rp)
 	if (mask_full(rp->mask))
 		push_last(x);	/* a full sync of the partition: say so */
 	/* done; segments asked for meanwhile start the next scan */
+	if (rp->full_next) {
+		memset(rp->next, 0xff, sizeof(rp->next));
+		rp->full_next = false;
+	}
 	if (mask_empty(rp->next)) {
 		rp->active = false;
 		return;

@@ -209,6 +209,49 @@ net_build_udp_frame(uint8_t *frame, size_t cap,
 size_t
 net_pad(uint8_t *frame, size_t len, size_t cap);
 
+/* Ethernet + ARP, without padding: 42 bytes. */
+#define NET_ARP_FRAME_LEN	(RTE_ETHER_HDR_LEN + 28)
+
+/*
+ * Neighbor table (net_neigh.c) for traffic we originate: IPv4 -> MAC,
+ * NET_NEIGH_SLOTS entries, one thread. Zero it to start.
+ */
+#define NET_NEIGH_SLOTS	256
+#define NET_NEIGH_PROBE	8
+
+struct net_neigh_entry {
+	rte_be32_t ip;			/* 0 = free */
+	bool known;			/* mac is valid */
+	struct rte_ether_addr mac;
+	uint64_t seen_ms;		/* last learned or asked */
+	uint64_t asked_ms;		/* last ARP request sent, 0 = never */
+};
+
+struct net_neigh {
+	struct net_neigh_entry e[NET_NEIGH_SLOTS];
+};
+
+/* Record that ip is at mac (unicast, non-zero; else ignored). */
+void net_neigh_learn(struct net_neigh *t, rte_be32_t ip,
+		const struct rte_ether_addr *mac, uint64_t now);
+/* The MAC of ip if known. */
+bool net_neigh_lookup(struct net_neigh *t, rte_be32_t ip,
+		struct rte_ether_addr *mac);
+/* True when an ARP request for ip is due (at most one per every_ms). */
+bool net_neigh_want(struct net_neigh *t, rte_be32_t ip, uint64_t now,
+		uint64_t every_ms);
+/*
+ * The sender of a well-formed Ethernet/IPv4 ARP request or reply from our
+ * subnet (not ourselves, unicast MAC), for net_neigh_learn(). False for
+ * anything else.
+ */
+bool net_arp_learn(const uint8_t *frame, size_t len,
+		const struct net_if_cfg *cfg, rte_be32_t *ip,
+		struct rte_ether_addr *mac);
+/* Build a broadcast ARP request for target; length, or 0 if cap < 42. */
+size_t net_arp_request(uint8_t *frame, size_t cap,
+		const struct net_if_cfg *cfg, rte_be32_t target);
+
 /* Stable lower-case name of a drop reason ("ip_cksum"), or "unknown". */
 const char *
 net_drop_name(enum net_drop d);

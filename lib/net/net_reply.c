@@ -19,7 +19,6 @@
 
 #include "net.h"
 
-#define NET_ARP_FRAME_LEN	(RTE_ETHER_HDR_LEN + sizeof(struct rte_arp_hdr))
 
 size_t
 net_pad(uint8_t *frame, size_t len, size_t cap)

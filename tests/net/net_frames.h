@@ -58,5 +58,6 @@ uint8_t *dup_exact(const uint8_t *f, size_t n);
 int net_tests_classify(void);
 int net_tests_reply(void);
 int net_tests_parse(void);
+int net_tests_neigh(void);
 
 #endif /* SWARM_TEST_NET_FRAMES_H */

@@ -12,5 +12,6 @@ main(void)
 	failed += net_tests_classify();
 	failed += net_tests_reply();
 	failed += net_tests_parse();
+	failed += net_tests_neigh();
 	return failed == 0 ? 0 : 1;
 }

@@ -1121,6 +1121,18 @@ test_cross_key_rules(void **state)
 			"must differ, both are 7401");
 	expect_error(BASE "gossip_port = 9\nudp_port = 9\n", 4, "gossip_port",
 			"must differ");
+	expect_error(BASE "probe_timeout_ms = 1000\n", 4, "probe_timeout_ms",
+			"probe_timeout_ms (1000) must be below probe_interval_ms "
+			"(1000)");
+	expect_error(BASE "probe_interval_ms = 400\n", 4, "probe_interval_ms",
+			"must be below probe_interval_ms (400)");
+	expect_error(BASE "suspicion_mult = 0\n", 4, "suspicion_mult", "");
+	load_ok(&c, BASE "probe_interval_ms = 200\nprobe_timeout_ms = 100\n"
+			"suspicion_mult = 3\n");
+	assert_int_equal(c.probe_interval_ms, 200);
+	assert_int_equal(c.probe_timeout_ms, 100);
+	assert_int_equal(c.suspicion_mult, 3);
+	swd_config_free(&c);
 	/* a /31 point-to-point link has no network or broadcast address */
 	load_ok(&c, "node_name = a\nnode_id = 1\nip = 10.0.0.0/31\n"
 			"gateway = 10.0.0.1\n");

@@ -1,0 +1,338 @@
+/*
+ * swd_cluster.c - swarmd's driver of lib/cluster (docs/cluster.md).
+ *
+ * Cluster mode is on when the configuration names seeds or a cluster key.
+ * Then worker 0 runs the node's struct clu and is the single writer of
+ * every partition: the cluster's replication and repair apply changes to
+ * any partition, and one writer per partition is the tracker's rule. The
+ * other workers still answer reads from every partition and hand writes
+ * to worker 0 over the forward rings (swd_fwd.c), and they pass gossip and
+ * ARP replies they happen to receive to worker 0 over its gossip ring.
+ *
+ * Worker 0, each loop iteration: drains its gossip ring, ticks the node
+ * (at most once per millisecond), and puts the node's outputs on the
+ * wire: gossip datagrams as UDP frames from our gossip port (the peer's
+ * MAC from the neighbor table; a miss sends one ARP request per address
+ * per 100 ms and drops the datagram: membership retries anyway), client
+ * replies back to the client recorded in the request's tag.
+ */
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_ring.h>
+
+#include "swd.h"
+
+#define GOSSIP_RING	4096
+#define ARP_EVERY_MS	100
+
+_Static_assert(sizeof(struct net_pkt) <= CLU_CLIENT_TAG,
+		"a client's address must fit a cluster request tag");
+
+struct swd_cluster {
+	struct clu *clu;
+	struct clu_keyring keys;
+	struct net_neigh neigh;
+	struct rte_ring *rx;		/* mbufs for worker 0 */
+	struct mbr_addr seeds[SWD_SEEDS_MAX];
+	uint32_t nseeds;
+	bool joined;
+	uint64_t last_tick;
+	struct clu_dgram dg[32];
+	struct clu_reply rp[32];
+	struct swd_cluster_stats st;
+};
+
+static uint64_t
+wall_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+bool
+swd_cluster_wanted(const struct swd_config *cfg)
+{
+	return cfg->seeds_count > 0 || cfg->has_cluster_key;
+}
+
+int
+swd_cluster_init(struct swd_ctx *c, const struct swd_config *cfg)
+{
+	struct swd_cluster *k = calloc(1, sizeof(*k));
+	struct clu_config cc;
+	uint32_t i;
+
+	if (k == NULL)
+		return -1;
+	c->cl = k;
+	if (clu_keyring_init(&k->keys, cfg->has_cluster_key ?
+			cfg->cluster_key : NULL,
+			(const uint8_t (*)[CLU_KEY_LEN])cfg->cluster_keys_accepted,
+			cfg->cluster_keys_accepted_count) != 0)
+		return -1;
+	clu_config_default(&cc);
+	cc.node_id = cfg->node_id;
+	cc.name = cfg->node_name;
+	cc.name_len = strlen(cfg->node_name);
+	cc.addr.ip = cfg->ip;
+	cc.addr.port = cfg->gossip_port;
+	/* a restart must come back with a higher incarnation */
+	cc.incarnation = wall_ms();
+	cc.seed = rte_get_tsc_cycles() ^ ((uint64_t)getpid() << 32) ^ wall_ms();
+	cc.mbr.probe_interval = cfg->probe_interval_ms;
+	cc.mbr.probe_timeout = cfg->probe_timeout_ms;
+	cc.mbr.suspicion_mult = (uint8_t)cfg->suspicion_mult;
+	cc.policy.strategy = cfg->strategy;
+	cc.policy.quorum = cfg->static_quorum_size;
+	cc.policy.vnodes = cfg->vnodes;
+	cc.policy.filter = cfg->filter;
+	cc.keys = &k->keys;
+	k->clu = clu_create(&cc, c->trk, &c->node, swd_now_ms(c));
+	k->rx = rte_ring_create("swd_gossip", GOSSIP_RING,
+			(int)rte_socket_id(), RING_F_SC_DEQ);
+	if (k->clu == NULL || k->rx == NULL)
+		return -1;
+	for (i = 0; i < cfg->seeds_count; i++) {
+		k->seeds[i].ip = cfg->seeds[i].ip;
+		k->seeds[i].port = cfg->seeds[i].port;
+	}
+	k->nseeds = cfg->seeds_count;
+	c->prm.ifc.udp_port_extra[0] = cfg->gossip_port;
+	return 0;
+}
+
+/* Worker 0, online, on the way out: announce the leave, send it, free. */
+void
+swd_cluster_stop(struct swd_worker *w, uint64_t now)
+{
+	struct swd_cluster *k = swd.cl;
+
+	if (k == NULL || k->clu == NULL)
+		return;
+	clu_leave(k->clu, now);
+	swd_cluster_flush(w, now);
+}
+
+void
+swd_cluster_free(struct swd_ctx *c)
+{
+	struct swd_cluster *k = c->cl;
+	void *m;
+
+	if (k == NULL)
+		return;
+	while (k->rx != NULL && rte_ring_dequeue(k->rx, &m) == 0)
+		rte_pktmbuf_free(m);
+	rte_ring_free(k->rx);
+	clu_destroy(k->clu);
+	free(k);
+	c->cl = NULL;
+}
+
+/* ---- input ---- */
+
+static void
+gossip_in(struct swd_cluster *k, const uint8_t *frame,
+		const struct net_pkt *pkt, uint64_t now)
+{
+	struct mbr_addr src = { rte_be_to_cpu_32(pkt->src_ip), pkt->src_port };
+
+	/* learn the sender's MAC before the node answers it */
+	net_neigh_learn(&k->neigh, pkt->src_ip, &pkt->src_mac, now);
+	clu_receive(k->clu, &src, frame + pkt->payload_off, pkt->payload_len,
+			now);
+	k->st.gossip_rx++;
+}
+
+static void
+arp_in(struct swd_cluster *k, const uint8_t *frame, size_t len, uint64_t now)
+{
+	struct rte_ether_addr mac;
+	rte_be32_t ip;
+
+	if (net_arp_learn(frame, len, &swd.prm.ifc, &ip, &mac))
+		net_neigh_learn(&k->neigh, ip, &mac, now);
+}
+
+bool
+swd_cluster_take(struct swd_worker *w, struct rte_mbuf *m,
+		const struct net_pkt *pkt, enum net_verdict v, uint64_t now)
+{
+	struct swd_cluster *k = swd.cl;
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	bool gossip = v == NET_V_UDP &&
+		pkt->dst_port == swd.prm.ifc.udp_port_extra[0];
+	bool arp = v == NET_V_ARP_REPLY || (v == NET_V_DROP &&
+		(pkt->drop == NET_DROP_ARP_OP ||
+		 pkt->drop == NET_DROP_ARP_NOT_US));
+
+	if (k == NULL || (!gossip && !arp))
+		return false;
+	if (w->index != 0) {
+		if (v == NET_V_ARP_REPLY)
+			return false;	/* answered here; worker 0 learns later */
+		if (rte_ring_mp_enqueue(k->rx, m) != 0) {
+			k->st.handoff_full++;
+			rte_pktmbuf_free(m);
+		}
+		return true;
+	}
+	if (arp) {
+		arp_in(k, frame, m->data_len, now);
+		return v != NET_V_ARP_REPLY ? (rte_pktmbuf_free(m), true) :
+			false;
+	}
+	gossip_in(k, frame, pkt, now);
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+/* Worker 0: frames other workers handed over. */
+static unsigned int
+drain_handoff(struct swd_cluster *k, uint64_t now)
+{
+	void *ms[SWD_MAX_BURST];
+	unsigned int n, i;
+
+	n = rte_ring_sc_dequeue_burst(k->rx, ms, SWD_MAX_BURST, NULL);
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = ms[i];
+		const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+		struct net_pkt pkt;
+
+		if (net_classify(frame, m->data_len, &swd.prm.ifc, false,
+				false, &pkt) == NET_V_UDP)
+			gossip_in(k, frame, &pkt, now);
+		else
+			arp_in(k, frame, m->data_len, now);
+		rte_pktmbuf_free(m);
+	}
+	return n;
+}
+
+void
+swd_cluster_request(struct swd_worker *w, const struct net_pkt *pkt,
+		const uint8_t *req, size_t len, uint64_t now)
+{
+	uint8_t tag[CLU_CLIENT_TAG] = { 0 };
+
+	memcpy(tag, pkt, sizeof(*pkt));
+	w->stats.requests++;
+	clu_request(swd.cl->clu, tag, req, len, now);
+}
+
+void
+swd_cluster_request_mapped(struct swd_worker *w, const struct net_pkt *pkt,
+		const uint8_t *req, size_t len, const uint16_t *map,
+		size_t map_len, uint64_t now)
+{
+	uint8_t tag[CLU_CLIENT_TAG] = { 0 };
+
+	memcpy(tag, pkt, sizeof(*pkt));
+	clu_request_mapped(swd.cl->clu, tag, req, len, map, map_len, now);
+	(void)w;
+}
+
+/* ---- output ---- */
+
+static void
+gossip_out(struct swd_worker *w, struct swd_cluster *k,
+		const struct clu_dgram *d, uint64_t now)
+{
+	rte_be32_t dst = rte_cpu_to_be_32(d->dst.ip);
+	struct rte_ether_addr mac;
+	struct rte_mbuf *m;
+	size_t len;
+
+	if (!net_neigh_lookup(&k->neigh, dst, &mac)) {
+		k->st.gossip_no_neigh++;
+		if (!net_neigh_want(&k->neigh, dst, now, ARP_EVERY_MS) ||
+		    (m = rte_pktmbuf_alloc(swd.pool)) == NULL)
+			return;
+		len = net_arp_request(rte_pktmbuf_mtod(m, uint8_t *),
+				rte_pktmbuf_tailroom(m), &swd.prm.ifc, dst);
+		m->data_len = (uint16_t)len;
+		m->pkt_len = (uint32_t)len;
+		k->st.arp_requests++;
+		swd_tx_queue(w, m);
+		return;
+	}
+	if ((m = rte_pktmbuf_alloc(swd.pool)) == NULL) {
+		w->stats.mbuf_alloc_failed++;
+		return;
+	}
+	len = net_build_udp_frame(rte_pktmbuf_mtod(m, uint8_t *),
+			rte_pktmbuf_tailroom(m), &swd.prm.ifc.mac, &mac,
+			swd.prm.ifc.ip, dst, swd.prm.ifc.udp_port_extra[0],
+			d->dst.port, d->buf, d->len);
+	if (len == 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	m->data_len = (uint16_t)len;
+	m->pkt_len = (uint32_t)len;
+	k->st.gossip_tx++;
+	swd_tx_queue(w, m);
+}
+
+void
+swd_cluster_flush(struct swd_worker *w, uint64_t now)
+{
+	struct swd_cluster *k = swd.cl;
+	size_t n, i;
+
+	while ((n = clu_poll_send(k->clu, k->dg, RTE_DIM(k->dg))) > 0)
+		for (i = 0; i < n; i++)
+			gossip_out(w, k, &k->dg[i], now);
+	while ((n = clu_poll_reply(k->clu, k->rp, RTE_DIM(k->rp))) > 0) {
+		for (i = 0; i < n; i++) {
+			struct net_pkt pkt;
+
+			memcpy(&pkt, k->rp[i].tag, sizeof(pkt));
+			swd_send_one(w, &pkt, k->rp[i].buf, k->rp[i].len);
+		}
+	}
+}
+
+unsigned int
+swd_cluster_poll(struct swd_worker *w, uint64_t now)
+{
+	struct swd_cluster *k = swd.cl;
+	unsigned int n;
+
+	if (!k->joined) {
+		clu_join(k->clu, k->seeds, k->nseeds, now);
+		k->joined = true;
+	}
+	n = drain_handoff(k, now);
+	if (now != k->last_tick) {
+		clu_tick(k->clu, now);
+		k->last_tick = now;
+	}
+	swd_cluster_flush(w, now);
+	return n;
+}
+
+void
+swd_cluster_stats(struct swd_cluster_stats *out, struct clu_stats *cs,
+		size_t *alive, size_t *ring_nodes)
+{
+	struct swd_cluster *k = swd.cl;
+
+	memset(out, 0, sizeof(*out));
+	memset(cs, 0, sizeof(*cs));
+	*alive = *ring_nodes = 0;
+	if (k == NULL)
+		return;
+	*out = k->st;
+	/* read while worker 0 writes: counters may be a little stale */
+	clu_get_stats(k->clu, cs);
+	*alive = clu_alive(k->clu);
+	*ring_nodes = clu_ring_nodes(k->clu);
+}

@@ -1,0 +1,120 @@
+/*
+ * test_net_neigh.c - the neighbor table, ARP learning and ARP requests.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "net_frames.h"
+
+static void
+test_arp_request_is_answered(void **state)
+{
+	struct net_if_cfg us, peer;
+	uint8_t f[FRAME_CAP];
+	struct rte_ether_addr mac;
+	struct net_pkt pkt;
+	rte_be32_t ip;
+	size_t len;
+
+	(void)state;
+	us_cfg(&us);
+	peer_cfg(&peer);
+	/* we ask for the peer: it sees a request for it from us ... */
+	len = net_arp_request(f, sizeof(f), &us, PEER_IP);
+	assert_int_equal(len, 60);
+	assert_true(rte_is_broadcast_ether_addr(&f_eth(f)->dst_addr));
+	assert_int_equal(f_arp(f)->arp_data.arp_tip, PEER_IP);
+	assert_int_equal(net_classify(f, len, &peer, false, false, &pkt),
+			NET_V_ARP_REPLY);
+	/* ... learns us from it, and its answer teaches us its MAC */
+	assert_true(net_arp_learn(f, len, &peer, &ip, &mac));
+	assert_int_equal(ip, US_IP);
+	assert_true(rte_is_same_ether_addr(&mac, &us_mac));
+	len = net_arp_reply(f, len, &peer);
+	assert_true(len > 0);
+	assert_true(net_arp_learn(f, len, &us, &ip, &mac));
+	assert_int_equal(ip, PEER_IP);
+	assert_true(rte_is_same_ether_addr(&mac, &peer_mac));
+	assert_int_equal(net_arp_request(f, 41, &us, PEER_IP), 0);
+}
+
+static void
+test_arp_learn_refuses(void **state)
+{
+	struct net_if_cfg us;
+	uint8_t f[FRAME_CAP];
+	struct rte_ether_addr mac;
+	rte_be32_t ip;
+	size_t len;
+
+	(void)state;
+	us_cfg(&us);
+	len = frame_arp(f, US_IP);
+	assert_true(net_arp_learn(f, len, &us, &ip, &mac));
+	/* truncated, not ARP, bad opcode, multicast sender, from ourselves,
+	 * from outside our subnet */
+	assert_false(net_arp_learn(f, 41, &us, &ip, &mac));
+	f_eth(f)->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	assert_false(net_arp_learn(f, len, &us, &ip, &mac));
+	len = frame_arp(f, US_IP);
+	f_arp(f)->arp_opcode = RTE_BE16(9);
+	assert_false(net_arp_learn(f, len, &us, &ip, &mac));
+	len = frame_arp(f, US_IP);
+	f_arp(f)->arp_data.arp_sha.addr_bytes[0] |= 1;
+	assert_false(net_arp_learn(f, len, &us, &ip, &mac));
+	len = frame_arp(f, US_IP);
+	f_arp(f)->arp_data.arp_sip = US_IP;
+	assert_false(net_arp_learn(f, len, &us, &ip, &mac));
+	len = frame_arp(f, US_IP);
+	f_arp(f)->arp_data.arp_sip = RTE_BE32(RTE_IPV4(192, 168, 1, 1));
+	assert_false(net_arp_learn(f, len, &us, &ip, &mac));
+}
+
+static void
+test_neigh_table(void **state)
+{
+	static struct net_neigh t;
+	struct rte_ether_addr mac, got;
+	uint32_t i;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	mac = peer_mac;
+	assert_false(net_neigh_lookup(&t, PEER_IP, &got));
+	/* ARP requests for one address are rate limited */
+	assert_true(net_neigh_want(&t, PEER_IP, 1000, 100));
+	assert_false(net_neigh_want(&t, PEER_IP, 1050, 100));
+	assert_true(net_neigh_want(&t, PEER_IP, 1100, 100));
+	assert_false(net_neigh_lookup(&t, PEER_IP, &got));
+	net_neigh_learn(&t, PEER_IP, &mac, 1200);
+	assert_true(net_neigh_lookup(&t, PEER_IP, &got));
+	assert_true(rte_is_same_ether_addr(&got, &mac));
+	/* zero and multicast MACs are never learned */
+	net_neigh_learn(&t, US_IP, &bcast_mac, 1200);
+	assert_false(net_neigh_lookup(&t, US_IP, &got));
+	/* a thousand neighbors in 256 slots: the newest always resolve */
+	for (i = 1; i <= 1000; i++) {
+		mac.addr_bytes[5] = (uint8_t)i;
+		net_neigh_learn(&t, RTE_BE32(RTE_IPV4(10, 0, i >> 8, i & 255)),
+				&mac, 2000 + i);
+		assert_true(net_neigh_lookup(&t,
+				RTE_BE32(RTE_IPV4(10, 0, i >> 8, i & 255)), &got));
+		assert_int_equal(got.addr_bytes[5], (uint8_t)i);
+	}
+}
+
+int
+net_tests_neigh(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_arp_request_is_answered),
+		cmocka_unit_test(test_arp_learn_refuses),
+		cmocka_unit_test(test_neigh_table),
+	};
+
+	return cmocka_run_group_tests_name("net_neigh", tests, NULL, NULL);
+}

@@ -4,9 +4,12 @@
 #   1. installs missing Debian packages (scripts/deps.sh, as root)
 #   2. release-style build (warnings are errors) + unit tests
 #   3. integration tests: real swarmd on DPDK (net_af_packet on a veth) with
-#      swarmctl, swarm-storm and raw frames from a network namespace
+#      swarmctl, swarm-storm and raw frames from a network namespace; then
+#      the cluster tests: 3 and 5 swarmd nodes on a bridge (a 1M-name storm,
+#      kill -9, restart and resync, netsplit and heal, quorum, wrong key)
 #   4. AddressSanitizer + UndefinedBehaviorSanitizer build + unit tests
-#   5. the integration tests again on the sanitizer build (leaks at exit)
+#   5. the integration tests again on the sanitizer build (leaks at exit),
+#      and the cluster tests in quick mode (a smaller storm)
 #   6. libFuzzer build (clang) + a bounded run of each fuzz target over its
 #      seed corpus in tests/fuzz/corpus/<target>/
 #
@@ -70,12 +73,12 @@ else
 	cat build.log; ko "build"
 fi
 
-# integration_run NAME DIR: real swarmd processes on DPDK in network
-# namespaces (tests/integration/run.sh); adds its counts.
+# integration_run NAME DIR [SCRIPT]: real swarmd processes on DPDK in
+# network namespaces (tests/integration/run.sh, or SCRIPT); adds its counts.
 integration_run() {
-	local name=$1 dir=$2 log p f
+	local name=$1 dir=$2 script=${3:-tests/integration/run.sh} log p f
 	log=$(mktemp)
-	bash tests/integration/run.sh "$dir" 2>&1 | tee "$log"
+	bash "$script" "$dir" 2>&1 | tee "$log"
 	p=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $1}' "$log" | tail -n 1)
 	f=$(awk '/^[0-9]+ passed, [0-9]+ failed$/ {print $3}' "$log" | tail -n 1)
 	rm -f "$log"
@@ -93,6 +96,8 @@ integration_run() {
 if [ -x build/app/swarmd/swarmd ]; then
 	step "integration tests (swarmd on net_af_packet, clients in a netns)"
 	integration_run "integration" build
+	step "cluster tests (3 and 5 swarmd nodes on a bridge)"
+	integration_run "cluster" build tests/integration/cluster.sh
 fi
 
 step "build (ASan + UBSan)"
@@ -106,6 +111,9 @@ if configure build-san -Db_sanitize=address,undefined -Db_lundef=false -Dperf=fa
 	if [ -x build-san/app/swarmd/swarmd ]; then
 		step "integration tests on the sanitizer build"
 		ASAN_OPTIONS=detect_leaks=1 integration_run "integration-san" build-san
+		step "cluster tests on the sanitizer build (quick)"
+		ASAN_OPTIONS=detect_leaks=1 CLUSTER_QUICK=1 \
+			integration_run "cluster-san" build-san tests/integration/cluster.sh
 	fi
 else
 	cat build-san.log; ko "sanitizer build"

@@ -57,12 +57,12 @@ struct clu_config {
 	struct ring_policy policy;	/* strategy, quorum, vnodes, filter */
 	const struct clu_keyring *keys;	/* NULL: authentication off */
 
-	uint32_t repl_log;		/* batches kept per partition, power of 2; default 1024 */
-	uint32_t repl_window;		/* unacked batches in flight per peer; default 64 */
+	uint32_t repl_log;		/* batches kept per partition, power of 2; default 16384 */
+	uint32_t repl_window;		/* unacked batches in flight per peer; default 512 */
 	uint32_t repl_rto_ms;		/* retransmit after this silence; default 100 */
 	uint32_t ae_interval_ms;	/* anti-entropy round per partition; default 2000 */
-	uint32_t sync_scan;		/* entries scanned per tick per repair; default 4096 */
-	uint32_t sync_dgrams;		/* repair datagrams per tick per partition; default 64 */
+	uint32_t sync_scan;		/* entries scanned per tick per repair; default 1024 */
+	uint32_t sync_dgrams;		/* repair datagrams per tick per partition; default 16 */
 	uint32_t fwd_timeout_ms;	/* forwarded write unanswered -> no_node_available; default 2000 */
 	uint32_t send_queue;		/* outgoing datagrams held between polls; default 4096 */
 };

@@ -22,12 +22,12 @@ clu_config_default(struct clu_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	mbr_config_default(&cfg->mbr);
 	ring_policy_init(&cfg->policy);
-	cfg->repl_log = 1024;
-	cfg->repl_window = 64;
+	cfg->repl_log = 16384;
+	cfg->repl_window = 512;
 	cfg->repl_rto_ms = 100;
 	cfg->ae_interval_ms = 2000;
-	cfg->sync_scan = 4096;
-	cfg->sync_dgrams = 64;
+	cfg->sync_scan = 1024;
+	cfg->sync_dgrams = 16;
 	cfg->fwd_timeout_ms = 2000;
 	cfg->send_queue = 4096;
 }
@@ -50,7 +50,8 @@ config_valid(const struct clu_config *cfg, const struct trk *t,
 		xn->node_id == cfg->node_id && cfg->name != NULL &&
 		cfg->name_len >= 1 && cfg->name_len <= MBR_NAME_MAX &&
 		cfg->repl_log >= 4 && (cfg->repl_log & (cfg->repl_log - 1)) == 0 &&
-		cfg->repl_window >= 1 && cfg->repl_rto_ms >= 1 &&
+		cfg->repl_window >= 1 && cfg->repl_window <= cfg->repl_log / 2 &&
+		cfg->repl_rto_ms >= 1 &&
 		cfg->ae_interval_ms >= 1 && cfg->sync_scan >= 16 &&
 		cfg->sync_dgrams >= 1 && cfg->fwd_timeout_ms >= 1 &&
 		cfg->send_queue >= 64 && trk_nparts(t) <= CLU_NO_PART;

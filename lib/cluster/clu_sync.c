@@ -67,6 +67,21 @@ mask_full(const uint64_t m[4])
 
 /* ---- anti-entropy rounds ---- */
 
+/*
+ * Digests cannot agree while our stream to p has batches p has not
+ * acknowledged: comparing then only finds changes in flight and pushes
+ * whole segments the stream is about to deliver anyway. Such a round is
+ * skipped (on both ends); the next one, a round later, compares.
+ */
+static bool
+stream_busy(const struct clu *c, const struct clu_peer *p, uint32_t part)
+{
+	const struct clu_out *o = &p->out[part];
+
+	return o->active && (o->acked < c->part[part].head ||
+			c->part[part].open.count > 0);
+}
+
 static struct clu_peer *
 next_peer(struct clu *c, struct clu_part *pp)
 {
@@ -139,6 +154,8 @@ clu_sync_rx_digest(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		return;
 	}
 	(void)now;
+	if (stream_busy(c, p, h->part))
+		return;	/* our changes to the sender are still in flight */
 	trk_digest(c->t, h->part, seg, TRK_DIGEST_SEGS);
 	for (i = first; i < first + n; i++) {
 		if (clu_get_be(r, 8) == fold(&seg[i]))
@@ -458,7 +475,7 @@ clu_sync_tick(struct clu *c, uint64_t now)
 		if (now >= pp->ae_next_ms) {
 			struct clu_peer *p = next_peer(c, pp);
 
-			if (p != NULL)
+			if (p != NULL && !stream_busy(c, p, part))
 				send_digest(c, p, part);
 			pp->ae_next_ms = now + c->cfg.ae_interval_ms +
 				clu_rand(c) % (c->cfg.ae_interval_ms / 4 + 1);

@@ -214,6 +214,7 @@ node_boot(struct sim *s, uint32_t i)
 	cc.policy.vnodes = 256;
 	cc.keys = s->o.keys ? &s->keys : NULL;
 	cc.repl_log = 256;
+	cc.repl_window = 64;
 	cc.repl_rto_ms = 30;
 	cc.ae_interval_ms = 500;
 	cc.sync_scan = 256;

@@ -21,6 +21,19 @@
 #define CLU_FWD_OPS_MAX		64	/* write ops in one forwarded sub-request */
 #define CLU_REORDER		64	/* batches a receiver holds past a gap */
 
+/*
+ * An entry the purge found on one page and drops after fetching the next:
+ * dropping it at once would delete the listing cursor's anchors and force
+ * the cursor to rescan the partition from its start for every page.
+ */
+#define CLU_DROP_MAX		64
+struct clu_drop {
+	uint64_t hash;
+	struct trk_version v;
+	uint8_t len;
+	uint8_t name[TRK_NAME_MAX];
+};
+
 /* One closed (or open) replication batch: encoded records. */
 struct clu_batch {
 	uint64_t seq;
@@ -85,6 +98,8 @@ struct clu_part {
 	uint32_t ae_rr;		/* round-robin position over peers */
 	bool purge_active;
 	struct trk_cursor purge_cur;
+	struct clu_drop *drop;	/* [CLU_DROP_MAX] found, not yet dropped */
+	uint32_t ndrop;
 	uint32_t dgrams_tick;	/* repair datagrams sent this tick */
 	bool synced;		/* a full push of it reached us */
 	uint32_t sync_peer;	/* node id asked for the full push */

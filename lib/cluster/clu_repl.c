@@ -53,8 +53,10 @@ clu_repl_free(struct clu *c)
 {
 	uint32_t i;
 
-	for (i = 0; c->part != NULL && i < c->nparts; i++)
+	for (i = 0; c->part != NULL && i < c->nparts; i++) {
 		free(c->part[i].log);
+		free(c->part[i].drop);
+	}
 }
 
 static struct clu_batch *

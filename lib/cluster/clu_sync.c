@@ -32,6 +32,7 @@
  * entries: when it heals, anti-entropy must bring them back, which a
  * tombstone at the entry's version would forbid.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "clu_internal.h"
@@ -432,33 +433,59 @@ clu_sync_start_purge(struct clu *c)
 	}
 }
 
+/* Drops the entries the purge found on earlier pages. */
+static void
+purge_drop(struct clu *c, struct clu_part *pp, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < pp->ndrop; i++) {
+		struct clu_drop *d = &pp->drop[i];
+		struct trk_key key = trk_key_hashed(d->name, d->len, d->hash);
+
+		if (trk_drop(c->t, &key, &d->v, now) == TRK_OK)
+			c->st.purged++;
+	}
+	pp->ndrop = 0;
+}
+
 static void
 purge_tick(struct clu *c, uint32_t part, uint64_t now)
 {
 	struct clu_part *pp = &c->part[part];
 	const struct trk_entry *ent[PAGE];
-	struct trk_key key;
 	uint32_t scanned = 0;
 	size_t n, i;
 
+	if (pp->drop == NULL &&
+	    (pp->drop = malloc(CLU_DROP_MAX * sizeof(*pp->drop))) == NULL)
+		return;
 	while (pp->purge_active && scanned < c->cfg.sync_scan) {
 		if (trk_cursor_part(&pp->purge_cur) != part ||
 		    trk_registered(c->t, &pp->purge_cur, now, ent, PAGE, &n) != 0) {
 			pp->purge_active = false;
 			break;
 		}
+		/* the cursor has moved past the earlier pages: drop them now */
+		if (pp->ndrop + n > CLU_DROP_MAX)
+			purge_drop(c, pp, now);
 		for (i = 0; i < n; i++) {
+			struct clu_drop *d;
+
 			if (trk_part_of(c->t, ent[i]->hash) != part ||
 			    (ent[i]->flags & TRK_F_MANAGED) ||
 			    !clu_is_dead(c, ent[i]->owner))
 				continue;
-			key = trk_key_hashed(trk_entry_name(ent[i]),
-					ent[i]->name_len, ent[i]->hash);
-			if (trk_drop(c->t, &key, &ent[i]->version, now) == TRK_OK)
-				c->st.purged++;
+			d = &pp->drop[pp->ndrop++];
+			d->hash = ent[i]->hash;
+			d->v = ent[i]->version;
+			d->len = ent[i]->name_len;
+			memcpy(d->name, trk_entry_name(ent[i]), d->len);
 		}
 		scanned += PAGE;
 	}
+	if (!pp->purge_active)
+		purge_drop(c, pp, now);	/* the scan is over: nothing to keep */
 }
 
 /* ---- tick ---- */
@@ -491,7 +518,7 @@ clu_sync_idle(const struct clu *c)
 	uint32_t part, i;
 
 	for (part = 0; part < c->nparts; part++) {
-		if (c->part[part].purge_active)
+		if (c->part[part].purge_active || c->part[part].ndrop > 0)
 			return false;
 		for (i = 0; i < c->npeers; i++)
 			if (c->peer[i].rep[part].active &&

@@ -200,6 +200,8 @@ main(int argc, char **argv)
 	swd.node.node_id = cfg.node_id;
 	swd.node.name = cfg.node_name;
 	swd.node.stats = swd_stats_counters;
+	/* before the cluster copies the node's description */
+	swd.node.start_ms = swd_now_ms(&swd);
 	if (workers_init(&swd, TRK_MAX_PARTS) < 0 ||
 	    registry_init(&swd, &cfg, &nparts) < 0 ||
 	    swd_port_init(&swd) < 0 ||
@@ -207,7 +209,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "swarmd: start-up failed\n");
 		return 1;
 	}
-	swd.node.start_ms = swd_now_ms(&swd);
 	if (cfg.telemetry && swd_telemetry_init() != 0)
 		fprintf(stderr, "swarmd: telemetry commands not registered\n");
 	signal(SIGINT, on_signal);

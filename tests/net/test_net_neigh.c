@@ -70,7 +70,7 @@ test_arp_learn_refuses(void **state)
 	f_arp(f)->arp_data.arp_sip = US_IP;
 	assert_false(net_arp_learn(f, len, &us, &ip, &mac));
 	len = frame_arp(f, US_IP);
-	f_arp(f)->arp_data.arp_sip = RTE_BE32(RTE_IPV4(100, 64, 1, 1))	/* < 128: no int overflow */;
+	f_arp(f)->arp_data.arp_sip = RTE_BE32(RTE_IPV4(100, 64, 1, 1)); /* < 128: RTE_IPV4 shifts an int */
 	assert_false(net_arp_learn(f, len, &us, &ip, &mac));
 }
 

@@ -1,7 +1,7 @@
 /*
  * swarmctl - command-line client of a swarm node (docs/swarmctl.md).
  *
- *   swarmctl [-s host:port]... [--timeout MS] [--retries N] [--json]
+ *   swarmctl [-s host:port]... [--timeout MS] [--retries N] [--replicas K] [--json]
  *            COMMAND ARGS
  *
  * Exit codes: 0 ok / found, 1 not found, 2 usage error, 3 the server
@@ -33,6 +33,7 @@ struct args {
 	size_t nservers;
 	uint32_t timeout_ms;
 	uint32_t retries;
+	uint32_t replicas;
 	bool json;
 	bool help;
 	const char *cmd;
@@ -868,6 +869,10 @@ global_help(void)
 		"(default 500)\n"
 		"      --retries N         attempts after the first, 0..100 "
 		"(default 3)\n"
+		"      --replicas K        answer writes once K other nodes "
+		"applied them:\n"
+		"                          0 (default: the owner), 1, 2 or "
+		"all\n"
 		"      --json              one JSON object on stdout per "
 		"command\n"
 		"  -h, --help              this help; COMMAND --help for a "
@@ -906,7 +911,7 @@ cmd_help(const struct cmd *cmd)
 			"  --cursor HEX         continue after the page that "
 			"returned HEX\n");
 	printf("\nNAME and GROUP are 1..255 bytes. Global options "
-		"(-s, --timeout, --retries,\n--json) may also follow the "
+		"(-s, --timeout, --retries,\n--replicas, --json) may also follow the "
 		"command. Exit codes: swarmctl --help.\n");
 }
 
@@ -994,6 +999,10 @@ server:
 		} else if (is_opt(arg, "--retries")) {
 			v = opt_value(argc, argv, &i, arg, strlen("--retries"));
 			a->retries = (uint32_t)arg_num("--retries", v, 0, 100);
+		} else if (is_opt(arg, "--replicas")) {
+			v = opt_value(argc, argv, &i, arg, strlen("--replicas"));
+			a->replicas = strcmp(v, "all") == 0 ? PROTO_REPLICAS_ALL :
+				(uint32_t)arg_num("--replicas", v, 0, 2);
 		} else if (strcmp(arg, "--all") == 0) {
 			if (cur_cmd == NULL || !strstr(cur_cmd->opts, "all"))
 				usage_err("option --all is not valid here");
@@ -1074,6 +1083,7 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.timeout_ms = a.timeout_ms;
 	o.retries = a.retries;
+	o.replicas = (uint8_t)a.replicas;
 	c = swc_client_new(a.servers, a.nservers, &o, &err, errbuf,
 			sizeof(errbuf));
 	if (c == NULL) {

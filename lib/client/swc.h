@@ -80,6 +80,8 @@ struct swc_options {
 	uint32_t backoff_max_ms; /* backoff cap; default 1000 */
 	uint16_t window;	/* request datagrams in flight; default 8 */
 	uint64_t seed;		/* request ids and jitter; 0 = random */
+	uint8_t replicas;	/* REPLICAS request flag: 0 (the owner
+				 * applied it), 1, 2, or 3 = every live node */
 };
 
 /* Per-call overrides (swc_run_opts). */

@@ -200,6 +200,8 @@ swc_client_new(const char *const *servers, size_t n,
 		if (opt->window)
 			c->opt.window = opt->window;
 		c->opt.seed = opt->seed;
+		c->opt.replicas = opt->replicas > PROTO_REPLICAS_ALL ?
+			PROTO_REPLICAS_ALL : opt->replicas;
 	}
 	c->rng = c->opt.seed;
 	if (c->rng == 0 && getrandom(&c->rng, sizeof(c->rng),
@@ -642,6 +644,7 @@ send_one(struct run *run, const uint32_t *list, size_t n, size_t *pos)
 		run->seen = ns;
 	}
 	proto_req_init(&e, dg, sizeof(dg), id);
+	proto_req_set_replicas(&e, run->c->opt.replicas);
 	while (*pos < n && e.nops < run->max_ops) {
 		const struct swc_bop *op = &b->ops[list[*pos]];
 

@@ -108,6 +108,8 @@ struct clu_stats {
 	uint64_t fwd_timeouts;		/* sub-requests never answered */
 	uint64_t no_node;		/* write ops answered no_node_available */
 	uint64_t purged;		/* entries of dead nodes removed here */
+	uint64_t replicas_waited;	/* answers held for replica acks */
+	uint64_t replicas_timeouts;	/* of which never confirmed in time */
 	uint64_t ring_builds;
 	uint64_t id_conflicts;		/* members refused: node id in use */
 };

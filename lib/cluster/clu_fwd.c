@@ -24,6 +24,16 @@
  * the stream position in FWD_REPLY; we hold the reply (briefly, bounded)
  * until our copy of that stream has applied it, so a WHEREIS right after
  * the answer sees the write here too.
+ *
+ * Replica acknowledgement (the REPLICAS request flag, k): the owner holds
+ * its answer - the client reply of a local request, the FWD_REPLY of a
+ * forwarded one - until k other serving nodes (all of them for
+ * PROTO_REPLICAS_ALL, or all there are when fewer) have acknowledged the
+ * stream position of the changes. If that does not happen within
+ * fwd_timeout_ms the writes are answered no_node_available (outcome
+ * unknown): a forwarded request by its origin's own timeout (the owner
+ * drops the held FWD_REPLY), a local one by the owner (reads keep their
+ * answers).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +66,8 @@ struct refused {
 struct clu_reqctx {
 	struct clu *c;
 	uint64_t req_id;
+	uint8_t replicas;	/* from the request header */
+	uint64_t local_parts;	/* bit p: a write of partition p ran here */
 	uint32_t nsub;
 	struct sub sub[CLU_SUBS_MAX];
 	struct refused ref;
@@ -102,6 +114,188 @@ encode_refused(const struct refused *f, uint64_t req_id, uint8_t *buf,
 	return proto_enc_finish(&e);
 }
 
+/* ---- replica acknowledgement (owner side) ---- */
+
+static struct clu_ahold *
+ahold_alloc(struct clu *c, uint8_t replicas, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < CLU_AHOLD_MAX; i++) {
+		struct clu_ahold *a = &c->ahold[i];
+
+		if (a->used)
+			continue;
+		a->used = true;
+		a->replicas = replicas;
+		a->deadline = now + c->cfg.fwd_timeout_ms;
+		a->mark = &c->amark[(size_t)i * c->nparts];
+		memset(a->mark, 0, c->nparts * sizeof(*a->mark));
+		c->nahold++;
+		c->st.replicas_waited++;
+		return a;
+	}
+	return NULL;
+}
+
+/* Flushes partition part and marks its log head as the point to confirm. */
+static void
+ahold_mark(struct clu *c, struct clu_ahold *a, uint32_t part)
+{
+	clu_repl_drain(c, part);
+	clu_repl_flush(c, part);
+	a->mark[part] = c->part[part].head;
+}
+
+/* True when enough serving peers acknowledged every marked position. */
+static bool
+ahold_confirmed(const struct clu *c, const struct clu_ahold *a)
+{
+	uint32_t part, i, have, peers;
+
+	for (part = 0; part < c->nparts; part++) {
+		if (a->mark[part] == 0)
+			continue;
+		have = peers = 0;
+		for (i = 0; i < c->npeers; i++) {
+			const struct clu_peer *p = &c->peer[i];
+			const struct clu_out *o = &p->out[part];
+
+			if (!clu_peer_serves(p) || !o->active)
+				continue;
+			peers++;
+			have += o->acked >= a->mark[part];
+		}
+		if (have < (a->replicas == PROTO_REPLICAS_ALL ||
+				a->replicas > peers ? peers : a->replicas))
+			return false;
+	}
+	return true;
+}
+
+static void
+ahold_local(struct clu *c, struct clu_reqctx *x, const uint8_t *tag,
+		uint64_t now)
+{
+	size_t i;
+	uint32_t part;
+
+	for (i = 0; i < c->xout->n; i++) {
+		struct clu_ahold *a = ahold_alloc(c, x->replicas, now);
+
+		if (a == NULL) {	/* no room: answer now, unconfirmed */
+			clu_reply_push(c, tag, c->xout->dgram[i],
+					c->xout->len[i]);
+			continue;
+		}
+		for (part = 0; part < c->nparts; part++)
+			if (x->local_parts & (1ULL << part))
+				ahold_mark(c, a, part);
+		a->gossip = false;
+		memcpy(a->r.tag, tag, CLU_CLIENT_TAG);
+		memcpy(a->r.buf, c->xout->dgram[i], c->xout->len[i]);
+		a->r.len = (uint16_t)c->xout->len[i];
+	}
+	for (part = 0; part < c->nparts; part++)
+		if (x->local_parts & (1ULL << part))
+			clu_repl_tick_part(c, part, now);
+	clu_fwd_release_acked(c, now);
+}
+
+static void send_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
+		uint64_t token, uint64_t base, uint64_t seq, uint8_t idx,
+		uint8_t count, const uint8_t *dgram, size_t len);
+
+/* Holds one FWD_REPLY; false when there is no room (send it now). */
+static bool
+ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
+		uint8_t replicas, uint64_t now, uint64_t token, uint64_t base,
+		uint64_t seq, uint8_t idx, uint8_t count, const uint8_t *dgram,
+		size_t len)
+{
+	struct clu_ahold *a = ahold_alloc(c, replicas, now);
+	uint32_t sq;
+
+	if (a == NULL)
+		return false;
+	a->mark[part] = c->part[part].head;
+	a->gossip = true;
+	/* encode it now into the send queue's spare slot, keep a copy */
+	sq = c->sq_len;
+	send_fwd_reply(c, p, part, token, base, seq, idx, count, dgram, len);
+	if (c->sq_len == sq) {		/* not encoded: drop the hold */
+		a->used = false;
+		c->nahold--;
+		return true;
+	}
+	c->sq_len--;			/* take it back out of the queue */
+	c->st.tx--;
+	a->d = c->sendq[(c->sq_head + c->sq_len) % c->cfg.send_queue];
+	clu_fwd_release_acked(c, now);
+	return true;
+}
+
+/* A local request's reply whose writes were not confirmed in time: write
+ * ops become no_node_available, reads keep their answers. */
+static void
+ahold_expire_local(struct clu *c, struct clu_ahold *a)
+{
+	uint8_t buf[PROTO_MAX_DGRAM];
+	struct proto_reply rr;
+	struct proto_rep rep;
+	struct proto_enc e;
+	size_t n;
+
+	if (proto_rep_parse(&rep, a->r.buf, a->r.len) != 0)
+		return;
+	proto_rep_init(&e, buf, sizeof(buf), rep.req_id);
+	while (proto_rep_next(&rep, &rr) == 0) {
+		if (exec_opcode_writes(rr.opcode))
+			proto_rep_add_empty(&e, rr.index, rr.opcode,
+					PROTO_ST_NO_NODE_AVAILABLE);
+		else
+			proto_rep_add(&e, &rr);
+	}
+	n = proto_enc_finish(&e);
+	if (n > 0)
+		clu_reply_push(c, a->r.tag, buf, n);
+}
+
+void
+clu_fwd_release_acked(struct clu *c, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < CLU_AHOLD_MAX && c->nahold > 0; i++) {
+		struct clu_ahold *a = &c->ahold[i];
+		bool ok;
+
+		if (!a->used)
+			continue;
+		ok = ahold_confirmed(c, a);
+		if (!ok && now < a->deadline)
+			continue;
+		if (ok && a->gossip) {
+			if (c->sq_len < c->cfg.send_queue) {
+				c->sendq[(c->sq_head + c->sq_len) %
+					c->cfg.send_queue] = a->d;
+				c->sq_len++;
+				c->st.tx++;
+			} else {
+				c->st.tx_dropped++;
+			}
+		} else if (ok) {
+			clu_reply_push(c, a->r.tag, a->r.buf, a->r.len);
+		} else {
+			c->st.replicas_timeouts++;
+			if (!a->gossip)	/* a forwarded one times out at its origin */
+				ahold_expire_local(c, a);
+		}
+		a->used = false;
+		c->nahold--;
+	}
+}
+
 /* ---- origin side ---- */
 
 static struct sub *
@@ -120,6 +314,7 @@ sub_for(struct clu_reqctx *x, uint32_t owner, uint16_t part, bool open)
 	x->sub[i].part = part;
 	x->sub[i].nops = 0;
 	proto_req_init(&x->sub[i].enc, x->sub[i].buf, SUB_CAP, x->req_id);
+	proto_req_set_replicas(&x->sub[i].enc, x->replicas);
 	return &x->sub[i];
 }
 
@@ -138,6 +333,7 @@ sub_add(struct clu_reqctx *x, uint32_t owner, uint16_t part,
 			s->part = part;
 			s->nops = 0;
 			proto_req_init(&s->enc, s->buf, SUB_CAP, x->req_id);
+			proto_req_set_replicas(&s->enc, x->replicas);
 			if (proto_req_add_raw(&s->enc, op->opcode, op->flags,
 					op->body.ptr, op->body.len) != 0)
 				s = NULL;
@@ -176,8 +372,10 @@ origin_take(const struct proto_op *op, void *arg)
 			refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
 			return false;
 		}
-		if (owner == c->cfg.node_id)
+		if (owner == c->cfg.node_id) {
+			x->local_parts |= 1ULL << part;
 			return true;
+		}
 	}
 	if (!sub_add(x, owner, part, op))
 		refuse(&x->ref, op, PROTO_ST_OVERLOADED);
@@ -271,12 +469,22 @@ clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 	x->c = c;
 	x->nsub = 0;
 	x->ref.n = 0;
-	x->req_id = proto_req_parse(&pr, req, len) == 0 ? pr.req_id : 0;
+	x->local_parts = 0;
+	x->req_id = 0;
+	x->replicas = 0;
+	if (proto_req_parse(&pr, req, len) == 0) {
+		x->req_id = pr.req_id;
+		x->replicas = pr.replicas;
+	}
 	if (exec_datagram_opts(c->t, &c->xn, req, len, now, &o, c->xout) !=
 			EXEC_ANSWERED)
 		return;
-	for (i = 0; i < c->xout->n; i++)
-		clu_reply_push(c, tag, c->xout->dgram[i], c->xout->len[i]);
+	if (x->replicas > 0 && x->local_parts != 0)
+		ahold_local(c, x, tag, now);
+	else
+		for (i = 0; i < c->xout->n; i++)
+			clu_reply_push(c, tag, c->xout->dgram[i],
+					c->xout->len[i]);
 	for (i = 0; i < x->nsub; i++)
 		send_sub(c, x, &x->sub[i], tag, now);
 	n = encode_refused(&x->ref, x->req_id, buf, sizeof(buf));
@@ -358,9 +566,15 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		base = p->out[h->part].base;
 		seq = c->part[h->part].head;
 	}
-	for (i = 0; i < out->n; i++)
+	for (i = 0; i < out->n; i++) {
+		if (pr.replicas > 0 &&
+		    ahold_fwd_reply(c, p, h->part, pr.replicas, now, token,
+				base, seq, (uint8_t)i, (uint8_t)out->n,
+				out->dgram[i], out->len[i]))
+			continue;
 		send_fwd_reply(c, p, h->part, token, base, seq, (uint8_t)i,
 				(uint8_t)out->n, out->dgram[i], out->len[i]);
+	}
 	clu_repl_tick_part(c, h->part, now);
 }
 
@@ -504,6 +718,8 @@ clu_fwd_tick(struct clu *c, uint64_t now)
 {
 	uint32_t i;
 
+	if (c->nahold > 0)
+		clu_fwd_release_acked(c, now);
 	for (i = 0; i < CLU_PENDING_MAX; i++) {
 		struct clu_pending *pd = &c->pending[i];
 

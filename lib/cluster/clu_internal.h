@@ -122,6 +122,23 @@ struct clu_pending {
 	uint8_t done[CLU_FWD_OPS_MAX];
 };
 
+/*
+ * An answer held by the owner until enough replicas have acknowledged the
+ * request's changes (the REPLICAS request flag): a client reply (local
+ * request) or a FWD_REPLY datagram (forwarded one). marks point into
+ * clu.amark: per partition, the log position to be acknowledged (0: none).
+ */
+#define CLU_AHOLD_MAX		256
+struct clu_ahold {
+	bool used;
+	bool gossip;		/* d is a FWD_REPLY; else r is a client reply */
+	uint8_t replicas;
+	uint64_t deadline;
+	uint64_t *mark;		/* [nparts] */
+	struct clu_reply r;
+	struct clu_dgram d;
+};
+
 /* A relayed reply held until the change it reports has replicated here. */
 struct clu_hold {
 	bool used;
@@ -163,6 +180,9 @@ struct clu {
 	struct clu_reqctx *rq;		/* request scratch (clu_fwd.c) */
 	struct clu_hold *hold;		/* [CLU_HOLD_MAX] */
 	uint32_t nhold;
+	struct clu_ahold *ahold;	/* [CLU_AHOLD_MAX] */
+	uint64_t *amark;		/* [CLU_AHOLD_MAX * nparts] */
+	uint32_t nahold;
 
 	struct clu_dgram *sendq;	/* ring of cfg.send_queue */
 	uint32_t sq_head, sq_len;
@@ -233,5 +253,7 @@ void clu_fwd_rx_reply(struct clu *c, struct clu_peer *p,
 void clu_fwd_peer_down(struct clu *c, uint32_t id);
 void clu_fwd_release_held(struct clu *c, uint64_t now);
 void clu_fwd_free(struct clu *c);
+/* Release owner-held answers whose replicas have acknowledged. */
+void clu_fwd_release_acked(struct clu *c, uint64_t now);
 
 #endif /* SWARM_CLU_INTERNAL_H */

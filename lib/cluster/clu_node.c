@@ -305,10 +305,12 @@ clu_create(const struct clu_config *cfg, struct trk *t,
 	c->replyq = calloc(CLU_REPLY_QUEUE, sizeof(*c->replyq));
 	c->pending = calloc(CLU_PENDING_MAX, sizeof(*c->pending));
 	c->hold = calloc(CLU_HOLD_MAX, sizeof(*c->hold));
+	c->ahold = calloc(CLU_AHOLD_MAX, sizeof(*c->ahold));
+	c->amark = calloc((size_t)CLU_AHOLD_MAX * c->nparts, sizeof(uint64_t));
 	c->chbuf = calloc(TRK_GROUPS_PER_ENTRY + 64, sizeof(*c->chbuf));
 	c->xout = malloc(sizeof(*c->xout));
 	if (c->mbr == NULL || !c->sendq || !c->replyq || !c->pending ||
-	    !c->hold || !c->chbuf || !c->xout || alloc_parts(c) != 0 ||
+	    !c->hold || !c->ahold || !c->amark || !c->chbuf || !c->xout || alloc_parts(c) != 0 ||
 	    clu_repl_init(c) != 0) {
 		clu_destroy(c);
 		return NULL;
@@ -341,6 +343,8 @@ clu_destroy(struct clu *c)
 	free(c->replyq);
 	free(c->pending);
 	free(c->hold);
+	free(c->ahold);
+	free(c->amark);
 	free(c->chbuf);
 	free(c->xout);
 	free(c);

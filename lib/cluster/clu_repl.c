@@ -448,6 +448,8 @@ clu_repl_rx_ack(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		return;
 	o->acked = seq;
 	o->sack = sack;
+	if (c->nahold > 0)
+		clu_fwd_release_acked(c, now);
 	if (o->sent < seq)
 		o->sent = seq;	/* an ack from before a go-back */
 	o->progress_ms = now;

@@ -413,8 +413,8 @@ reply_room_for_write(struct exec_ctx *c)
 	return true;
 }
 
-static bool
-is_write(uint8_t opcode)
+bool
+exec_opcode_writes(uint8_t opcode)
 {
 	return opcode == PROTO_OP_REGISTER || opcode == PROTO_OP_UNREGISTER ||
 		opcode == PROTO_OP_WHEREIS_OR_REGISTER ||
@@ -424,7 +424,7 @@ is_write(uint8_t opcode)
 static void
 dispatch(struct exec_ctx *c, const struct proto_op *op)
 {
-	if (is_write(op->opcode) && !reply_room_for_write(c)) {
+	if (exec_opcode_writes(op->opcode) && !reply_room_for_write(c)) {
 		reply_status(c, op, PROTO_ST_OVERLOADED);
 		return;
 	}

@@ -132,4 +132,8 @@ int exec_op_partition(const struct trk *t, const struct proto_op *op);
  */
 bool exec_op_write_hash(const struct proto_op *op, uint64_t *hash);
 
+/* True for the opcodes that write (REGISTER, WHEREIS_OR_REGISTER,
+ * UNREGISTER, JOIN, LEAVE). Pure. */
+bool exec_opcode_writes(uint8_t opcode);
+
 #endif /* SWARM_EXEC_H */

@@ -18,6 +18,14 @@
 #define PROTO_VERSION_MAX	1u
 #define PROTO_HDR_LEN		16u
 #define PROTO_FLAG_REPLY	0x01u
+/*
+ * Requests only: bits 1..2 = REPLICAS, how many other live nodes must have
+ * applied the request's writes before it is answered (0: the owner alone;
+ * PROTO_REPLICAS_ALL: every live node). See docs/protocol.md.
+ */
+#define PROTO_FLAG_REPLICAS_SHIFT 1
+#define PROTO_FLAG_REPLICAS	0x06u
+#define PROTO_REPLICAS_ALL	3u
 
 /* Sizes and limits (sections 1, 4, 5, 7). */
 #define PROTO_MAX_DGRAM		1472u	/* 1500 MTU - IPv4 20 - UDP 8 */

@@ -219,7 +219,8 @@ proto_dgram_open(struct proto_dgram *d, const void *buf, size_t len,
 		return PROTO_EVERSION;
 	if (len > PROTO_MAX_DGRAM)
 		return PROTO_ETOOLARGE;
-	if (flags & ~PROTO_FLAG_REPLY)
+	d->flags = flags;
+	if (flags & ~(PROTO_FLAG_REPLY | (want_reply ? 0 : PROTO_FLAG_REPLICAS)))
 		return malformed(d, PROTO_F_FLAGS);
 	if (reserved != 0)
 		return malformed(d, PROTO_F_RESERVED);

@@ -51,6 +51,7 @@ struct proto_dgram {
 	uint64_t req_id;	/* valid from PROTO_EVERSION onwards */
 	uint16_t nops;
 	uint8_t version;
+	uint8_t flags;		/* header flags as received */
 	uint8_t bad_field;	/* enum proto_field when EMALFORMED */
 	struct proto_rd ops;	/* the op bytes, after the header */
 };

@@ -53,6 +53,8 @@ proto_req_parse(struct proto_req *req, const void *buf, size_t len)
 		return rc;	/* nops stays 0: next_op has nothing to give */
 	req->nops = d.nops;
 	req->rd = d.ops;
+	req->replicas = (d.flags & PROTO_FLAG_REPLICAS) >>
+		PROTO_FLAG_REPLICAS_SHIFT;
 	return PROTO_OK;
 }
 
@@ -177,6 +179,16 @@ int
 proto_req_init(struct proto_enc *e, void *buf, size_t cap, uint64_t req_id)
 {
 	return proto_enc_start(e, buf, cap, 0, req_id);
+}
+
+int
+proto_req_set_replicas(struct proto_enc *e, unsigned int replicas)
+{
+	if (replicas > PROTO_REPLICAS_ALL || e->buf == NULL)
+		return PROTO_EINVAL;
+	e->buf[3] = (uint8_t)((e->buf[3] & ~PROTO_FLAG_REPLICAS) |
+			replicas << PROTO_FLAG_REPLICAS_SHIFT);
+	return PROTO_OK;
 }
 
 static bool

@@ -52,6 +52,7 @@ struct proto_req {
 	uint64_t req_id;
 	uint16_t nops;
 	uint16_t next;			/* index of the next op */
+	uint8_t replicas;		/* 0..PROTO_REPLICAS_ALL (header flags) */
 	uint8_t bad_field;		/* enum proto_field, on EMALFORMED */
 	struct proto_rd rd;		/* ops not yet handed out */
 };
@@ -79,6 +80,13 @@ int proto_req_next_op(struct proto_req *req, struct proto_op *op);
  */
 int proto_req_init(struct proto_enc *e, void *buf, size_t cap,
 		uint64_t req_id);
+
+/*
+ * Ask that the request's writes be answered only once `replicas` other
+ * live nodes (0..2, or PROTO_REPLICAS_ALL for all) have applied them.
+ * Call after proto_req_init(); 0 or PROTO_EINVAL.
+ */
+int proto_req_set_replicas(struct proto_enc *e, unsigned int replicas);
 
 /*
  * Appends an op built from a decoded-op struct (fields of op->opcode, and

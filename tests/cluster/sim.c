@@ -79,6 +79,7 @@ struct sim {
 	uint32_t nwindow;
 	struct clu_dgram dg[64];
 	struct clu_reply rp[32];
+	uint8_t replicas;	/* REPLICAS flag of the next op sent */
 };
 
 static uint64_t
@@ -402,6 +403,7 @@ send_op(struct sim *s, uint32_t node, uint8_t kind, const char *name,
 				NULL, 0, 0);
 	else
 		proto_req_add_unregister(&e, name, strlen(name), NULL);
+	proto_req_set_replicas(&e, s->replicas);
 	len = proto_enc_finish(&e);
 	if (!s->node[node].up) {
 		answer(s, op, -1);
@@ -581,6 +583,18 @@ sim_unregister(struct sim *s, uint32_t node, const char *name,
 
 	return wait_op(s, send_op(s, node, PROTO_OP_UNREGISTER, name, 0, &st,
 			UINT32_MAX), &st, timeout_ms);
+}
+
+int
+sim_register_replicas(struct sim *s, uint32_t node, const char *name,
+		uint64_t handle, unsigned int replicas, uint64_t timeout_ms)
+{
+	int st;
+
+	s->replicas = (uint8_t)replicas;
+	st = sim_register(s, node, name, handle, timeout_ms);
+	s->replicas = 0;
+	return st;
 }
 
 void

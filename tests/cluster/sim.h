@@ -68,6 +68,10 @@ uint64_t sim_whereis(struct sim *s, uint32_t node, const char *name);
 /* Owner (entry.owner) of name on node, or 0 when absent. */
 uint32_t sim_entry_owner(struct sim *s, uint32_t node, const char *name);
 
+/* sim_register() asking for `replicas` acknowledgements (REPLICAS flag). */
+int sim_register_replicas(struct sim *s, uint32_t node, const char *name,
+		uint64_t handle, unsigned int replicas, uint64_t timeout_ms);
+
 /* Send a REGISTER without waiting; the answer's status lands in *status
  * (-1 until then) when the sim runs. */
 void sim_register_async(struct sim *s, uint32_t node, const char *name,

@@ -251,6 +251,54 @@ out:
 	return why[0] ? why : NULL;
 }
 
+/* The REPLICAS flag: answered only once that many other nodes applied. */
+static const char *
+sc_replicas(uint64_t seed)
+{
+	static const uint8_t split[] = { 0, 0, 0, 1 };
+	struct sim *s = make(4, seed, RING_STRATEGY_RING, 0);
+	char name[32];
+	uint32_t k, i, on;
+	int st;
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 4, 4, 8000), "membership did not converge");
+	CHECK(wait_rings(s, 4, 8000), "rings did not converge");
+	/* all: at the answer, every node already holds the name, whichever
+	 * node owns it and whichever took the request */
+	for (k = 0; k < 40; k++) {
+		snprintf(name, sizeof(name), "rep/%u", k);
+		st = sim_register_replicas(s, k % 4, name, 100 + k, 3, 2000);
+		CHECK(st == 0, "%s answered %d", name, st);
+		for (i = 0; i < 4; i++)
+			CHECK(sim_whereis(s, i, name) == 100 + k,
+				"%s not on n%u when answered", name, i + 1);
+	}
+	/* two: at least two other nodes hold it at the answer */
+	for (k = 0; k < 40; k++) {
+		snprintf(name, sizeof(name), "rep2/%u", k);
+		st = sim_register_replicas(s, k % 4, name, 200 + k, 2, 2000);
+		CHECK(st == 0, "%s answered %d", name, st);
+		for (i = 0, on = 0; i < 4; i++)
+			on += sim_whereis(s, i, name) == 200 + k;
+		CHECK(on >= 3, "%s on %u nodes when answered", name, on);
+	}
+	/* a node cut off but not yet declared dead: "all" cannot be
+	 * confirmed (no_node_available, outcome unknown), two can */
+	sim_partition(s, split);
+	sim_run(s, 50);
+	st = sim_register_replicas(s, 0, "rep/cut-all", 7, 3, 3000);
+	CHECK(st == 9, "all replicas with one cut off answered %d", st);
+	st = sim_register_replicas(s, 1, "rep/cut-two", 8, 2, 3000);
+	CHECK(st == 0 || st == 9, "two replicas with one cut off: %d", st);
+	sim_heal(s);
+	CHECK(wait_alive(s, 4, 4, 15000), "membership did not heal");
+	INVARIANTS(s, 30000);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
 /* Random faults for a while, then everything heals and restarts. */
 static const char *
 sc_churn(uint64_t seed)
@@ -296,7 +344,8 @@ out:
 }
 
 const char *const sim_scenarios[] = {
-	"basic", "lossy", "partition", "crash", "quorum", "churn", NULL,
+	"basic", "lossy", "partition", "crash", "quorum", "replicas", "churn",
+	NULL,
 };
 
 const char *
@@ -314,5 +363,7 @@ sim_scenario(const char *name, uint64_t seed)
 		return sc_quorum(seed);
 	if (strcmp(name, "churn") == 0)
 		return sc_churn(seed);
+	if (strcmp(name, "replicas") == 0)
+		return sc_replicas(seed);
 	return "unknown scenario";
 }

@@ -268,6 +268,7 @@ SCENARIO_TEST(partition)
 SCENARIO_TEST(crash)
 SCENARIO_TEST(quorum)
 SCENARIO_TEST(churn)
+SCENARIO_TEST(replicas)
 
 /* The same seed gives the same run, bit for bit. */
 static void
@@ -307,6 +308,7 @@ main(void)
 		cmocka_unit_test(test_sim_crash),
 		cmocka_unit_test(test_sim_quorum),
 		cmocka_unit_test(test_sim_churn),
+		cmocka_unit_test(test_sim_replicas),
 	};
 	const char *env = getenv("SWARM_SIM_SEEDS");
 	int rc;

@@ -1157,7 +1157,7 @@ test_broken_framing(void **state)
 	buf[15] = 1;
 	expect_dgram_error(f, buf, len, PROTO_ST_BAD_REQUEST, PROTO_F_RESERVED);
 	memcpy(buf, r.buf, len);
-	buf[3] = 0x02;
+	buf[3] = 0x08;	/* a reserved flag (bits 1..2 are REPLICAS) */
 	expect_dgram_error(f, buf, len, PROTO_ST_BAD_REQUEST, PROTO_F_FLAGS);
 	/* other version */
 	memcpy(buf, r.buf, len);

@@ -577,6 +577,19 @@ check_2() {
 	else
 		ko_logs "2. a name registered through node 1 resolves on nodes 1, 2, 3 within $(secs "$REPL_MS") (handles:$OBS)" 1 2 3
 	fi
+	# --replicas all: answered only once every node applied it, so it
+	# resolves everywhere the moment the answer arrives (no waiting)
+	if ! ctl 2 --replicas all register c2-all 2003 >"$out" 2>&1; then
+		ko_logs "2. REGISTER --replicas all of c2-all through node 2 answers ok" 2
+		indent "$out"
+		return
+	fi
+	EXP[2]=$((EXP[2] + 1))
+	if handle_is c2-all 2003 1 2 3; then
+		ok "2. REGISTER --replicas all through node 2: at the answer every node already resolves it"
+	else
+		ko_logs "2. after REGISTER --replicas all, every node resolves c2-all at once (handles:$OBS)" 1 2 3
+	fi
 }
 
 check_3() {

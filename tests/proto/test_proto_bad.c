@@ -489,8 +489,22 @@ test_header_checks(void **state)
 
 	hdr(&r, 1);
 	good_op(&r);
-	r.b[3] = 0x02;
+	r.b[3] = 0x08;		/* bit 3: reserved */
 	expect_parse_error(&r, PROTO_EMALFORMED, PROTO_F_FLAGS);
+
+	/* bits 1..2 of a request: REPLICAS */
+	for (unsigned int k = 0; k <= PROTO_REPLICAS_ALL; k++) {
+		uint8_t *copy;
+		struct proto_req rq;
+
+		hdr(&r, 1);
+		good_op(&r);
+		r.b[3] = (uint8_t)(k << PROTO_FLAG_REPLICAS_SHIFT);
+		copy = tu_dup(r.b, r.n);
+		assert_int_equal(proto_req_parse(&rq, copy, r.n), PROTO_OK);
+		assert_int_equal(rq.replicas, k);
+		free(copy);
+	}
 
 	hdr(&r, 1);
 	good_op(&r);

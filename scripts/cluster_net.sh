@@ -288,6 +288,20 @@ swarm_cluster_running() {
 # CONF. Returns 0 once the ready line is printed, 1 when the process exits
 # or is not ready within SWARM_CL_START_S seconds (default 30).
 swarm_cluster_start() {
+	local try
+	# A node started right after an earlier process on the same veth died
+	# can find the kernel still tearing down that process's packet socket:
+	# net_af_packet then fails with "could not set PACKET_FANOUT". That is
+	# transient: wait and start again.
+	for try in 1 2 3 4 5; do
+		_swarm_cl_start_once "$@" && return 0
+		tail -n 5 "$4" | grep -q 'could not set PACKET_FANOUT' || return 1
+		sleep "$try"
+	done
+	return 1
+}
+
+_swarm_cl_start_once() {
 	local bin=$1 i=$2 conf=$3 log=$4 before n t
 	local -a eal
 	shift 4

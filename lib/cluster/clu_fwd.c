@@ -164,7 +164,9 @@ ahold_confirmed(const struct clu *c, const struct clu_ahold *a)
 			if (!clu_peer_serves(p) || !o->active)
 				continue;
 			peers++;
-			have += o->acked >= a->mark[part];
+			/* a restarted stream skipped what is below its floor */
+			have += o->acked >= a->mark[part] &&
+				a->mark[part] > o->floor;
 		}
 		if (have < (a->replicas == PROTO_REPLICAS_ALL ||
 				a->replicas > peers ? peers : a->replicas))
@@ -172,6 +174,8 @@ ahold_confirmed(const struct clu *c, const struct clu_ahold *a)
 	}
 	return true;
 }
+
+static void ahold_expire_local(struct clu *c, struct clu_ahold *a);
 
 static void
 ahold_local(struct clu *c, struct clu_reqctx *x, const uint8_t *tag,
@@ -183,9 +187,14 @@ ahold_local(struct clu *c, struct clu_reqctx *x, const uint8_t *tag,
 	for (i = 0; i < c->xout->n; i++) {
 		struct clu_ahold *a = ahold_alloc(c, x->replicas, now);
 
-		if (a == NULL) {	/* no room: answer now, unconfirmed */
-			clu_reply_push(c, tag, c->xout->dgram[i],
-					c->xout->len[i]);
+		if (a == NULL) {	/* no room: cannot be confirmed */
+			struct clu_ahold tmp = { .r.len =
+				(uint16_t)c->xout->len[i] };
+
+			memcpy(tmp.r.tag, tag, CLU_CLIENT_TAG);
+			memcpy(tmp.r.buf, c->xout->dgram[i], c->xout->len[i]);
+			c->st.replicas_timeouts++;
+			ahold_expire_local(c, &tmp);
 			continue;
 		}
 		for (part = 0; part < c->nparts; part++)
@@ -216,8 +225,12 @@ ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 	struct clu_ahold *a = ahold_alloc(c, replicas, now);
 	uint32_t sq;
 
-	if (a == NULL)
-		return false;
+	if (a == NULL) {
+		/* cannot be confirmed: drop it, the origin times out and
+		 * answers no_node_available */
+		c->st.replicas_timeouts++;
+		return true;
+	}
 	a->mark[part] = c->part[part].head;
 	a->gossip = true;
 	/* encode it now into the send queue's spare slot, keep a copy */
@@ -500,7 +513,8 @@ owner_take(const struct proto_op *op, void *arg)
 	struct clu_reqctx *x = arg;
 	uint64_t h;
 
-	if (!exec_op_write_hash(op, &h) || clu_writable(x->c))
+	/* a node that has not synced yet must not decide any write */
+	if (!exec_op_write_hash(op, &h) || (clu_writable(x->c) && x->c->ready))
 		return true;
 	x->c->st.no_node++;
 	refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
@@ -611,18 +625,28 @@ mark_answered(struct clu_pending *pd, const uint8_t *buf, size_t len)
 	uint16_t i;
 	int rc;
 
+	uint8_t hit[CLU_FWD_OPS_MAX] = { 0 };
+	uint16_t n = 0;
+
 	if (proto_rep_parse(&rep, buf, len) != 0 || rep.req_id != pd->req_id)
 		return false;
+	/* validate every op first: a bad reply changes nothing */
 	while ((rc = proto_rep_next(&rep, &rr)) != PROTO_END) {
 		if (rc != 0)
 			return false;
 		for (i = 0; i < pd->nops; i++)
-			if (pd->index[i] == rr.index && !pd->done[i])
+			if (pd->index[i] == rr.index && !pd->done[i] && !hit[i])
 				break;
 		if (i == pd->nops)
 			return false;
-		pd->done[i] = 1;
-		pd->answered++;
+		hit[i] = 1;
+		n++;
+	}
+	if (n == 0)
+		return false;
+	for (i = 0; i < pd->nops; i++) {
+		pd->done[i] |= hit[i];
+		pd->answered += hit[i];
 	}
 	return true;
 }

@@ -50,6 +50,7 @@ struct clu_out {
 	uint64_t sent;		/* highest seq sent */
 	uint64_t sack;		/* bit i: acked + 2 + i is held by the peer */
 	uint64_t gen;		/* receiver's generation of this stream, 0: none yet */
+	uint64_t floor;		/* batches <= floor were skipped (restart): not held */
 	uint64_t progress_ms;	/* last send or ack progress */
 };
 

@@ -189,10 +189,15 @@ id_taken(struct clu *c, const struct clu_peer *self_p, uint32_t id)
 static void
 on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
 {
-	struct clu_peer *p = peer_slot(c, &ev->node);
+	struct clu_peer *p;
 	bool served, was_live;
 
-	if (p == NULL)
+	/* ring members are C strings: a name with a NUL could pose as another */
+	if (memchr(ev->node.name, 0, ev->node.name_len) != NULL) {
+		c->st.id_conflicts++;
+		return;
+	}
+	if ((p = peer_slot(c, &ev->node)) == NULL)
 		return;
 	served = clu_peer_serves(p);
 	was_live = clu_peer_live(p);

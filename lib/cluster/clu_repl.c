@@ -82,7 +82,7 @@ restart_stream(struct clu *c, struct clu_peer *p, uint32_t part, uint64_t now)
 {
 	struct clu_out *o = &p->out[part];
 
-	o->base = o->acked = o->sent = c->part[part].head;
+	o->base = o->acked = o->sent = o->floor = c->part[part].head;
 	o->sack = 0;
 	o->gen = 0;
 	o->progress_ms = now;
@@ -272,7 +272,7 @@ clu_repl_peer_up(struct clu *c, struct clu_peer *p, uint64_t now)
 		clu_repl_drain(c, part);
 		clu_repl_flush(c, part);
 		o->active = true;
-		o->base = o->acked = o->sent = c->part[part].head;
+		o->base = o->acked = o->sent = o->floor = c->part[part].head;
 		o->progress_ms = now;
 		o->sack = 0;
 		o->gen = 0;

@@ -119,6 +119,33 @@ send_digest(struct clu *c, struct clu_peer *p, uint32_t part)
 	c->st.ae_rounds++;
 }
 
+static struct clu_peer *
+next_ready_peer(struct clu *c, struct clu_part *pp)
+{
+	uint32_t k;
+
+	for (k = 0; k < c->npeers; k++) {
+		struct clu_peer *p = &c->peer[(pp->ae_rr + k) % c->npeers];
+
+		if (clu_peer_serves(p) && p->ready) {
+			pp->ae_rr = (pp->ae_rr + k + 1) % c->npeers;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static bool
+any_ready_peer(const struct clu *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (clu_peer_serves(&c->peer[i]) && c->peer[i].ready)
+			return true;
+	return false;
+}
+
 /* Starts a push of mask to p, or queues the bits a running one lacks. */
 static void
 repair_want(struct clu_repair *rp, uint32_t part, const uint64_t mask[4])
@@ -211,8 +238,12 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		c->st.rx_malformed++;
 		return;
 	}
-	if ((h->flags & CLU_F_LAST) && c->part[h->part].sync_peer == p->id)
-		c->part[h->part].synced = true;
+	if (c->part[h->part].sync_peer == p->id) {
+		/* the push is progressing: do not ask another peer yet */
+		c->part[h->part].sync_ask_ms = now;
+		if (h->flags & CLU_F_LAST)
+			c->part[h->part].synced = true;
+	}
 }
 
 /*
@@ -242,7 +273,8 @@ clu_sync_ready_tick(struct clu *c, uint64_t now)
 		if (pp->sync_peer != 0 && now - pp->sync_ask_ms <
 				c->cfg.ae_interval_ms)
 			continue;
-		if ((p = next_peer(c, pp)) == NULL)
+		/* only a ready peer holds the registry to sync from */
+		if ((p = next_ready_peer(c, pp)) == NULL)
 			continue;
 		pp->sync_peer = p->id;
 		pp->sync_ask_ms = now;
@@ -252,8 +284,10 @@ clu_sync_ready_tick(struct clu *c, uint64_t now)
 			clu_put_be(&w, all[i], 8);
 		clu_msg_end(c, &w, &p->addr);
 	}
-	if (nsynced == c->nparts || (now >= c->ready_deadline &&
-			c->part[0].sync_peer == 0)) {
+	/* synced; or nobody that could be synced from exists (a cold
+	 * start of a whole cluster: every node is empty) */
+	if (nsynced == c->nparts ||
+	    (now >= c->ready_deadline && !any_ready_peer(c))) {
 		c->ready = true;
 		clu_view_rebuild(c);
 	}
@@ -380,7 +414,7 @@ scan_tombs(struct push *x, struct clu_repair *rp)
 	}
 	if (rp->tomb_cur != TRK_SCAN_DONE)
 		return;
-	if (mask_full(rp->mask))
+	if (mask_full(rp->mask) && x->c->ready)
 		push_last(x);	/* a full sync of the partition: say so */
 	/* done; segments asked for meanwhile start the next scan */
 	if (rp->full_next) {

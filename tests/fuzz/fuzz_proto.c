@@ -73,6 +73,7 @@ fuzz_request(const uint8_t *data, size_t size)
 	if (rc != PROTO_OK)
 		return;
 	check(proto_req_init(&e, out, sizeof(out), req.req_id) == PROTO_OK);
+	check(proto_req_set_replicas(&e, req.replicas) == PROTO_OK);
 	while ((rc = proto_req_next_op(&req, &op)) != PROTO_END) {
 		check(op.index == n + bad);
 		if (rc == PROTO_EMALFORMED) {
@@ -93,7 +94,8 @@ fuzz_request(const uint8_t *data, size_t size)
 	if (bad == 0)
 		check(len == size && !memcmp(out, data, size));
 	check(proto_req_parse(&again, out, len) == PROTO_OK);
-	check(again.req_id == req.req_id && again.nops == n);
+	check(again.req_id == req.req_id && again.nops == n &&
+	      again.replicas == req.replicas);
 	for (i = 0; i < n; i++) {
 		rc = proto_req_next_op(&again, &op);
 		check(rc == PROTO_OK || rc == PROTO_EUNSUPP);

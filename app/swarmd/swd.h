@@ -143,12 +143,10 @@ void swd_cluster_free(struct swd_ctx *c);
  * (or, for an ARP request, learned from and still to be answered: false). */
 bool swd_cluster_take(struct swd_worker *w, struct rte_mbuf *m,
 		const struct net_pkt *pkt, enum net_verdict v, uint64_t now);
-/* Worker 0 only. */
-void swd_cluster_request(struct swd_worker *w, const struct net_pkt *pkt,
-		const uint8_t *req, size_t len, uint64_t now);
-void swd_cluster_request_mapped(struct swd_worker *w,
-		const struct net_pkt *pkt, const uint8_t *req, size_t len,
-		const uint16_t *map, size_t map_len, uint64_t now);
+/* Worker 0 only. A client request (map NULL), or a sub-request another
+ * worker split off one (op i answered under index map[i]). */
+void swd_cluster_request(const struct net_pkt *pkt, const uint8_t *req,
+		size_t len, const uint16_t *map, size_t map_len, uint64_t now);
 unsigned int swd_cluster_poll(struct swd_worker *w, uint64_t now);
 void swd_cluster_flush(struct swd_worker *w, uint64_t now);
 void swd_cluster_stop(struct swd_worker *w, uint64_t now);

@@ -217,26 +217,13 @@ drain_handoff(struct swd_cluster *k, uint64_t now)
 }
 
 void
-swd_cluster_request(struct swd_worker *w, const struct net_pkt *pkt,
-		const uint8_t *req, size_t len, uint64_t now)
-{
-	uint8_t tag[CLU_CLIENT_TAG] = { 0 };
-
-	memcpy(tag, pkt, sizeof(*pkt));
-	w->stats.requests++;
-	clu_request(swd.cl->clu, tag, req, len, now);
-}
-
-void
-swd_cluster_request_mapped(struct swd_worker *w, const struct net_pkt *pkt,
-		const uint8_t *req, size_t len, const uint16_t *map,
-		size_t map_len, uint64_t now)
+swd_cluster_request(const struct net_pkt *pkt, const uint8_t *req,
+		size_t len, const uint16_t *map, size_t map_len, uint64_t now)
 {
 	uint8_t tag[CLU_CLIENT_TAG] = { 0 };
 
 	memcpy(tag, pkt, sizeof(*pkt));
 	clu_request_mapped(swd.cl->clu, tag, req, len, map, map_len, now);
-	(void)w;
 }
 
 /* ---- output ---- */

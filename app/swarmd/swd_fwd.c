@@ -271,8 +271,8 @@ swd_fwd_serve(struct swd_worker *w, uint64_t now)
 
 		w->stats.fwd_in++;
 		if (swd.cl != NULL) {	/* worker 0 of a cluster node */
-			swd_cluster_request_mapped(w, &m->client, m->dgram,
-					m->len, m->index_map, m->nops, now);
+			swd_cluster_request(&m->client, m->dgram, m->len,
+					m->index_map, m->nops, now);
 			rte_mempool_put(swd.fwd_pool, m);
 			continue;
 		}

@@ -145,8 +145,9 @@ handle_frame(struct swd_worker *w, struct rte_mbuf *m, uint64_t now)
 	switch (v) {
 	case NET_V_UDP:
 		if (swd.cl != NULL && w->index == 0) {
-			swd_cluster_request(w, &pkt, frame + pkt.payload_off,
-					pkt.payload_len, now);
+			w->stats.requests++;
+			swd_cluster_request(&pkt, frame + pkt.payload_off,
+					pkt.payload_len, NULL, 0, now);
 			rte_pktmbuf_free(m);
 			return;
 		}

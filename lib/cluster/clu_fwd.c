@@ -311,8 +311,26 @@ clu_fwd_release_acked(struct clu *c, uint64_t now)
 
 /* ---- origin side ---- */
 
+/* A new, empty sub-request for (owner, part); NULL when none is left. */
 static struct sub *
-sub_for(struct clu_reqctx *x, uint32_t owner, uint16_t part, bool open)
+sub_open(struct clu_reqctx *x, uint32_t owner, uint16_t part)
+{
+	struct sub *s;
+
+	if (x->nsub == CLU_SUBS_MAX)
+		return NULL;
+	s = &x->sub[x->nsub++];
+	s->owner = owner;
+	s->part = part;
+	s->nops = 0;
+	proto_req_init(&s->enc, s->buf, SUB_CAP, x->req_id);
+	proto_req_set_replicas(&s->enc, x->replicas);
+	return s;
+}
+
+/* The latest sub-request for (owner, part) with room for an op, or NULL. */
+static struct sub *
+sub_for(struct clu_reqctx *x, uint32_t owner, uint16_t part)
 {
 	uint32_t i;
 
@@ -320,39 +338,24 @@ sub_for(struct clu_reqctx *x, uint32_t owner, uint16_t part, bool open)
 		if (x->sub[i].owner == owner && x->sub[i].part == part &&
 		    x->sub[i].nops < CLU_FWD_OPS_MAX)
 			return &x->sub[i];
-	if (!open || x->nsub == CLU_SUBS_MAX)
-		return NULL;
-	i = x->nsub++;
-	x->sub[i].owner = owner;
-	x->sub[i].part = part;
-	x->sub[i].nops = 0;
-	proto_req_init(&x->sub[i].enc, x->sub[i].buf, SUB_CAP, x->req_id);
-	proto_req_set_replicas(&x->sub[i].enc, x->replicas);
-	return &x->sub[i];
+	return NULL;
+}
+
+static bool
+sub_try(struct sub *s, const struct proto_op *op)
+{
+	return s != NULL && proto_req_add_raw(&s->enc, op->opcode, op->flags,
+			op->body.ptr, op->body.len) == 0;
 }
 
 static bool
 sub_add(struct clu_reqctx *x, uint32_t owner, uint16_t part,
 		const struct proto_op *op)
 {
-	struct sub *s = sub_for(x, owner, part, true);
+	struct sub *s = sub_for(x, owner, part);
 
-	if (s != NULL && proto_req_add_raw(&s->enc, op->opcode, op->flags,
-			op->body.ptr, op->body.len) != 0) {
-		s = NULL;
-		if (x->nsub < CLU_SUBS_MAX) {	/* full: start another */
-			s = &x->sub[x->nsub++];
-			s->owner = owner;
-			s->part = part;
-			s->nops = 0;
-			proto_req_init(&s->enc, s->buf, SUB_CAP, x->req_id);
-			proto_req_set_replicas(&s->enc, x->replicas);
-			if (proto_req_add_raw(&s->enc, op->opcode, op->flags,
-					op->body.ptr, op->body.len) != 0)
-				s = NULL;
-		}
-	}
-	if (s == NULL)
+	/* none yet, or the last one's datagram is full: start another */
+	if (!sub_try(s, op) && !sub_try(s = sub_open(x, owner, part), op))
 		return false;
 	s->index[s->nops] = op->index;
 	s->opcode[s->nops++] = op->opcode;
@@ -374,7 +377,7 @@ origin_take(const struct proto_op *op, void *arg)
 		h = ring_hash_name(op->name.ptr, op->name.len);
 		owner = clu_owner_of(c, h);
 		part = (uint16_t)trk_part_of(c->t, h);
-		if (owner == 0 || sub_for(x, owner, part, false) == NULL)
+		if (owner == 0 || sub_for(x, owner, part) == NULL)
 			return true;
 		/* read after a forwarded write: ask where it was written */
 	} else {
@@ -395,6 +398,13 @@ origin_take(const struct proto_op *op, void *arg)
 	return false;
 }
 
+static void
+pending_free(struct clu *c, struct clu_pending *pd)
+{
+	pd->used = false;
+	c->npending--;
+}
+
 static struct clu_pending *
 pending_alloc(struct clu *c, uint64_t *token)
 {
@@ -408,6 +418,7 @@ pending_alloc(struct clu *c, uint64_t *token)
 			continue;
 		c->pend_rr = k + 1;
 		pd->used = true;
+		c->npending++;
 		pd->gen++;
 		pd->answered = 0;
 		*token = (uint64_t)pd->gen << 16 | k;
@@ -431,7 +442,7 @@ send_sub(struct clu *c, struct clu_reqctx *x, struct sub *s,
 		pd = pending_alloc(c, &token);
 	if (pd == NULL || clu_msg_begin(c, &w, CLU_T_FWD, s->part) == NULL) {
 		if (pd != NULL)
-			pd->used = false;
+			pending_free(c, pd);
 		for (i = 0; i < s->nops; i++) {
 			struct proto_op op = { .index = s->index[i],
 				.opcode = s->opcode[i] };
@@ -613,7 +624,7 @@ pending_finish(struct clu *c, struct clu_pending *pd)
 	n = encode_refused(&f, pd->req_id, buf, sizeof(buf));
 	if (n > 0)
 		clu_reply_push(c, pd->tag, buf, n);
-	pd->used = false;
+	pending_free(c, pd);
 }
 
 /* Marks the ops a reply answers; false if it is not a reply to pd. */
@@ -713,7 +724,7 @@ clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	}
 	hold_or_push(c, p, h->part, base, seq, pd->tag, dgram, len, now);
 	if (pd->answered == pd->nops)
-		pd->used = false;
+		pending_free(c, pd);
 }
 
 void
@@ -744,7 +755,7 @@ clu_fwd_tick(struct clu *c, uint64_t now)
 
 	if (c->nahold > 0)
 		clu_fwd_release_acked(c, now);
-	for (i = 0; i < CLU_PENDING_MAX; i++) {
+	for (i = 0; i < CLU_PENDING_MAX && c->npending > 0; i++) {
 		struct clu_pending *pd = &c->pending[i];
 
 		if (pd->used && now >= pd->deadline) {
@@ -759,7 +770,7 @@ clu_fwd_peer_down(struct clu *c, uint32_t id)
 {
 	uint32_t i;
 
-	for (i = 0; i < CLU_PENDING_MAX; i++) {
+	for (i = 0; i < CLU_PENDING_MAX && c->npending > 0; i++) {
 		struct clu_pending *pd = &c->pending[i];
 
 		if (pd->used && pd->owner == id) {

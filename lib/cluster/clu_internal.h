@@ -178,6 +178,7 @@ struct clu {
 
 	struct clu_pending *pending;	/* [CLU_PENDING_MAX] */
 	uint32_t pend_rr;
+	uint32_t npending;		/* used slots: ticks skip the scan at 0 */
 	struct clu_reqctx *rq;		/* request scratch (clu_fwd.c) */
 	struct clu_hold *hold;		/* [CLU_HOLD_MAX] */
 	uint32_t nhold;

@@ -83,15 +83,16 @@ stream_busy(const struct clu *c, const struct clu_peer *p, uint32_t part)
 			c->part[part].open.count > 0);
 }
 
+/* The next serving peer (a ready one if want_ready), round robin. */
 static struct clu_peer *
-next_peer(struct clu *c, struct clu_part *pp)
+next_peer(struct clu *c, struct clu_part *pp, bool want_ready)
 {
 	uint32_t k;
 
 	for (k = 0; k < c->npeers; k++) {
 		struct clu_peer *p = &c->peer[(pp->ae_rr + k) % c->npeers];
 
-		if (clu_peer_serves(p)) {
+		if (clu_peer_serves(p) && (p->ready || !want_ready)) {
 			pp->ae_rr = (pp->ae_rr + k + 1) % c->npeers;
 			return p;
 		}
@@ -117,22 +118,6 @@ send_digest(struct clu *c, struct clu_peer *p, uint32_t part)
 		clu_msg_end(c, &w, &p->addr);
 	}
 	c->st.ae_rounds++;
-}
-
-static struct clu_peer *
-next_ready_peer(struct clu *c, struct clu_part *pp)
-{
-	uint32_t k;
-
-	for (k = 0; k < c->npeers; k++) {
-		struct clu_peer *p = &c->peer[(pp->ae_rr + k) % c->npeers];
-
-		if (clu_peer_serves(p) && p->ready) {
-			pp->ae_rr = (pp->ae_rr + k + 1) % c->npeers;
-			return p;
-		}
-	}
-	return NULL;
 }
 
 static bool
@@ -274,7 +259,7 @@ clu_sync_ready_tick(struct clu *c, uint64_t now)
 				c->cfg.ae_interval_ms)
 			continue;
 		/* only a ready peer holds the registry to sync from */
-		if ((p = next_ready_peer(c, pp)) == NULL)
+		if ((p = next_peer(c, pp, true)) == NULL)
 			continue;
 		pp->sync_peer = p->id;
 		pp->sync_ask_ms = now;
@@ -534,7 +519,7 @@ clu_sync_tick(struct clu *c, uint64_t now)
 
 		pp->dgrams_tick = 0;
 		if (now >= pp->ae_next_ms) {
-			struct clu_peer *p = next_peer(c, pp);
+			struct clu_peer *p = next_peer(c, pp, false);
 
 			if (p != NULL && !stream_busy(c, p, part))
 				send_digest(c, p, part);

@@ -9,9 +9,12 @@
  *   bits  0..31  hash tables inside a partition (cds_lfht buckets use the
  *                low bits, the split order uses them reversed);
  *   bits 32..47  partition (worker lcore) inside a node;
- *   bits  0..63  position on the consistent-hash ring (the ring mixes the
- *                whole value again with each virtual node's point, so the
- *                owner is independent of the partition bits).
+ *   bits  0..63  position on the consistent-hash ring (the ring passes the
+ *                whole value through a 64-bit finalizer before placing it,
+ *                so the owner is independent of the partition bits).
+ *
+ * Node names go through the same hash once, and the ring derives each
+ * node's virtual-node points from that value (ring.c, docs/ring.md).
  *
  * The partition is picked with a multiply-shift over 16 bits instead of a
  * modulo: no division on the packet path and at most one partition's worth

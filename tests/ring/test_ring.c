@@ -121,6 +121,19 @@ model_position(uint64_t h)
 	return h;
 }
 
+/*
+ * Point i of a node (docs/ring.md): the name is hashed once with XXH3-64,
+ * seed 0, then point i is the murmur3 finalizer of that hash plus
+ * (i + 1) times the golden-ratio constant.
+ */
+static uint64_t
+model_point(const char *name, uint32_t i)
+{
+	uint64_t h = XXH3_64bits(name, strlen(name));
+
+	return model_position(h + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull);
+}
+
 static const char *
 model_owner(const char *const *names, int n, uint32_t vnodes, uint64_t hash)
 {
@@ -131,8 +144,7 @@ model_owner(const char *const *names, int n, uint32_t vnodes, uint64_t hash)
 
 	for (k = 0; k < n; k++) {
 		for (i = 0; i < vnodes; i++) {
-			uint64_t pt = XXH3_64bits_withSeed(names[k],
-					strlen(names[k]), i) >> 16;
+			uint64_t pt = model_point(names[k], i) >> 16;
 
 			/* ties between nodes go to the smaller name */
 			if (pt >= key && (best_name == NULL || pt < best ||

@@ -127,16 +127,27 @@ if CC=clang CXX=clang++ configure build-fuzz -Dfuzz=true -Dperf=false -Dtests=tr
 		[ -f "$exe" ] && [ -x "$exe" ] || continue
 		target=$(basename "$exe"); target=${target#fuzz_}
 		seeds="$ROOT/tests/fuzz/corpus/$target"
+		log="build-fuzz/fuzz-$target.log"
+		# Crash, leak, timeout, oom and slow-unit inputs land here, never in
+		# the source tree. Copied to tests/fuzz/regress/$target/ under a
+		# name that says what it hit, one becomes a unit-suite regression case.
+		artifacts="build-fuzz/artifacts/$target"
+		mkdir -p "$artifacts"
 		work=$(mktemp -d)
 		step "fuzz $target for ${FUZZ_SECONDS}s"
 		if "$exe" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-			"$work" "$seeds" >"build-fuzz/fuzz-$target.log" 2>&1; then
-			tail -n 12 "build-fuzz/fuzz-$target.log"
+			-artifact_prefix="$artifacts/" "$work" "$seeds" >"$log" 2>&1; then
+			tail -n 12 "$log"
 			ok
 		else
-			tail -n 60 "build-fuzz/fuzz-$target.log"
+			tail -n 60 "$log"
 			ko "fuzz $target"
 		fi
+		sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | while read -r a; do
+			echo "fuzz $target: artifact $ROOT/$a"
+			echo "  replay: build-fuzz/tests/fuzz/replay_$target $a"
+			echo "  keep: cp $a tests/fuzz/regress/$target/<what-it-hit> (and corpus/$target/)"
+		done
 		rm -rf "$work"
 	done
 else

@@ -38,6 +38,39 @@ swarm_netns_down() {
 	ip link del "$dp" 2>/dev/null || true
 }
 
+# swarm_wait_start LOG PID SECONDS: waits for swarmd's ready line in LOG;
+# 1 as soon as the process has exited, or after SECONDS.
+swarm_wait_start() {
+	local log=$1 pid=$2 secs=$3 i
+
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -q '^swarmd: node' "$log" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# swarm_start_retry LOG START_FN [ARGS...]: runs START_FN ARGS (which
+# starts a swarmd that logs to LOG, its pid in SWARMD_PID) again, up to 5
+# times, while it fails with "could not set PACKET_FANOUT": DPDK's
+# net_af_packet derives its fanout group id from its pid and the
+# interface index, so two processes started together can pick the same
+# group, and a socket of a process that just died can still hold it. Both
+# are transient. Any other failure is final.
+swarm_start_retry() {
+	local log=$1 fn=$2 try
+	shift 2
+	for try in 1 2 3 4 5; do
+		"$fn" "$@" && return 0
+		[ -n "${SWARMD_PID:-}" ] && wait "$SWARMD_PID" 2>/dev/null
+		grep -q 'could not set PACKET_FANOUT' "$log" 2>/dev/null || return 1
+		echo "# swarmd: PACKET_FANOUT clash (try $try), starting again" >&2
+		sleep "0.$try"
+	done
+	return 1
+}
+
 # swarm_wait_line FILE PATTERN SECONDS: waits for a line in a log file.
 swarm_wait_line() {
 	local file=$1 pattern=$2 secs=$3 i

@@ -109,6 +109,7 @@ struct storm_phase {
 	uint64_t wrong;				/* WHEREIS ok, another handle/name */
 	uint64_t lost;				/* never answered after all retries */
 	uint64_t overloaded;			/* overloaded answers (resent) */
+	uint64_t not_ready;			/* not_ready answers (resent) */
 	uint64_t internal_retries;		/* internal answers (resent) */
 	uint64_t dgrams_sent;
 	uint64_t dgrams_recv;

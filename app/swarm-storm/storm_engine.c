@@ -12,7 +12,7 @@
  *
  *   timeout:     a slot in flight for --timeout ms is resent; after
  *                --retries resends its unanswered ops are lost.
- *   overloaded:  (and internal) the op is not final; once every op of the
+ *   overloaded:  (and not_ready, internal) the op is not final; once every op of the
  *                datagram has its reply the slot waits for the hinted time
  *                (or an exponential back-off with jitter when the hint is
  *                0) and is resent. These rounds do not use up --retries;
@@ -331,7 +331,11 @@ reply_op(struct engine *e, struct slot *s, unsigned int pos,
 	s->awaiting &= ~(1ull << pos);
 	switch (r->status) {
 	case PROTO_ST_OVERLOADED:
-		ph->overloaded++;
+	case PROTO_ST_NOT_READY:
+		if (r->status == PROTO_ST_NOT_READY)
+			ph->not_ready++;
+		else
+			ph->overloaded++;
 		op_soft(s, pos, r->status,
 			proto_rep_body_kind(r->opcode, r->status) ==
 			PROTO_BODY_RETRY ? r->u.retry_after_ms : 0);

@@ -332,7 +332,7 @@ parse_status(const char *s, uint8_t *out)
 {
 	unsigned int st;
 
-	for (st = 0; st <= PROTO_ST_INTERNAL; st++)
+	for (st = 0; st <= PROTO_ST_NOT_READY; st++)
 		if (strcmp(s, proto_status_name(st)) == 0) {
 			*out = (uint8_t)st;
 			return 0;

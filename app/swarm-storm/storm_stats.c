@@ -180,8 +180,9 @@ phase_text(FILE *f, const struct storm_cfg *cfg, const struct storm_phase *ph)
 	fprintf(f, "  lost       %" PRIu64 "\n", ph->lost);
 	fprintf(f, "  resends    %" PRIu64 " retransmits (%" PRIu64 " ops), %"
 		PRIu64 " after overloaded (%" PRIu64 " overloaded, %" PRIu64
-		" internal answers)\n", ph->retransmits, ph->retransmit_ops,
-		ph->overload_resends, ph->overloaded, ph->internal_retries);
+		" not_ready, %" PRIu64 " internal answers)\n", ph->retransmits,
+		ph->retransmit_ops, ph->overload_resends, ph->overloaded,
+		ph->not_ready, ph->internal_retries);
 	fprintf(f, "  datagrams  sent %" PRIu64 ", received %" PRIu64
 		", stale %" PRIu64 ", duplicate ops %" PRIu64 ", undecodable %"
 		PRIu64 ", send errors %" PRIu64 "\n", ph->dgrams_sent,
@@ -255,7 +256,7 @@ phase_json(FILE *f, const struct storm_cfg *cfg, const struct storm_phase *ph)
 	fprintf(f, "\"answers\": {");
 	for (st = 0; st < 256; st++)
 		if (ph->status[st]) {
-			if (st <= PROTO_ST_INTERNAL)
+			if (st <= PROTO_ST_NOT_READY)
 				fprintf(f, "%s\"%s\": %" PRIu64, first ? "" : ", ",
 					proto_status_name(st), ph->status[st]);
 			else
@@ -267,9 +268,9 @@ phase_json(FILE *f, const struct storm_cfg *cfg, const struct storm_phase *ph)
 		ph->answered, ph->lost);
 	fprintf(f, "\"retransmits\": %" PRIu64 ", \"retransmit_ops\": %" PRIu64
 		", \"overloaded\": %" PRIu64 ", \"overload_resends\": %" PRIu64
-		", \"internal\": %" PRIu64 ", ", ph->retransmits,
-		ph->retransmit_ops, ph->overloaded, ph->overload_resends,
-		ph->internal_retries);
+		", \"not_ready\": %" PRIu64 ", \"internal\": %" PRIu64 ", ",
+		ph->retransmits, ph->retransmit_ops, ph->overloaded,
+		ph->overload_resends, ph->not_ready, ph->internal_retries);
 	fprintf(f, "\"dgrams_sent\": %" PRIu64 ", \"dgrams_received\": %" PRIu64
 		", \"stale\": %" PRIu64 ", \"duplicates\": %" PRIu64
 		", \"undecodable\": %" PRIu64 ", \"send_errors\": %" PRIu64,

@@ -41,7 +41,8 @@ struct args {
 	size_t npos;
 	/* command options (NULL / false when absent) */
 	const char *endpoint, *meta, *meta_hex, *ttl, *handle, *max, *cursor;
-	bool all;
+	const char *wait;
+	bool all, writable;
 };
 
 struct cmd {
@@ -354,6 +355,12 @@ report_failure(struct swc_client *c, const struct args *a, int rc,
 	case PROTO_ST_OVERLOADED:
 		snprintf(detail, sizeof(detail),
 			"overloaded (retry after %" PRIu32 " ms), after %u tries",
+			r->retry_after_ms, r->tries);
+		break;
+	case PROTO_ST_NOT_READY:
+		snprintf(detail, sizeof(detail),
+			"not_ready: the node is still joining or syncing "
+			"(retry after %" PRIu32 " ms), after %u tries",
 			r->retry_after_ms, r->tries);
 		break;
 	case PROTO_ST_BAD_VERSION:
@@ -707,16 +714,51 @@ cmd_list(struct swc_client *c, const struct args *a)
 	return EX_OK;
 }
 
+/* READINESS fields as JSON members (after a comma) or text lines. */
+static void
+json_readiness(const struct proto_readiness *rd)
+{
+	printf("\"state\":\"%s\",\"synced\":%u,\"partitions\":%u,"
+		"\"alive\":%u,\"owners\":%u,\"retry_after_ms\":%" PRIu32,
+		proto_ready_state_name(rd->state), rd->synced, rd->partitions,
+		rd->alive, rd->owners, rd->retry_after_ms);
+}
+
+static void
+human_readiness(const struct proto_readiness *rd)
+{
+	printf("state       %s", proto_ready_state_name(rd->state));
+	switch (rd->state) {
+	case PROTO_READY_JOINING:
+		printf(" (looking for its peers; not answering registry ops)");
+		break;
+	case PROTO_READY_SYNCING:
+		printf(" (%u of %u partitions received)", rd->synced,
+			rd->partitions);
+		break;
+	case PROTO_READY_NO_OWNER:
+		printf(" (below quorum or no allowed node: writes refused)");
+		break;
+	default:
+		break;
+	}
+	printf("\nmembers     %u alive, %u owning names\n", rd->alive,
+		rd->owners);
+}
+
 static int
 cmd_status(struct swc_client *c, const struct args *a)
 {
-	struct swc_result r;
+	struct swc_result r, rr;
 	int rc = swc_status(c, &r);
+	bool has_rd;
 
 	if (a->json)
 		json_begin(a);
 	if (rc != PROTO_ST_OK)
 		return report_failure(c, a, rc, &r, "status");
+	/* older nodes do not know READINESS: then say nothing about it */
+	has_rd = swc_readiness(c, r.server, &rr) == PROTO_ST_OK;
 	if (a->json) {
 		printf(",\"ok\":true,\"status\":\"ok\",\"server\":");
 		put_json_cstr(stdout, server_of(c, &r));
@@ -725,9 +767,15 @@ cmd_status(struct swc_client *c, const struct args *a)
 			r.node.name_len);
 		printf(",\"version_min\":%u,\"version_max\":%u,"
 			"\"partitions\":%u,\"entries\":%" PRIu64
-			",\"uptime_ms\":%" PRIu64 "}\n", r.node.version_min,
+			",\"uptime_ms\":%" PRIu64, r.node.version_min,
 			r.node.version_max, r.node.partitions,
 			r.node.entries, r.node.uptime_ms);
+		if (has_rd) {
+			printf(",\"readiness\":{");
+			json_readiness(&rr.ready);
+			printf("}");
+		}
+		printf("}\n");
 		return EX_OK;
 	}
 	printf("server      %s\n", server_of(c, &r));
@@ -738,6 +786,48 @@ cmd_status(struct swc_client *c, const struct args *a)
 	printf("partitions  %u\n", r.node.partitions);
 	printf("entries     %" PRIu64 "\n", r.node.entries);
 	printf("uptime      %" PRIu64 " ms\n", r.node.uptime_ms);
+	if (has_rd)
+		human_readiness(&rr.ready);
+	return EX_OK;
+}
+
+static int
+cmd_wait_ready(struct swc_client *c, const struct args *a)
+{
+	uint32_t wait_ms = a->wait ? (uint32_t)arg_num("--wait", a->wait, 0,
+			3600000) : 30000;
+	struct swc_result r;
+	int rc = swc_wait_ready(c, -1, wait_ms, a->writable, &r);
+
+	if (a->json)
+		json_begin(a);
+	if (rc == PROTO_ST_NOT_READY && r.status == PROTO_ST_OK) {
+		if (a->json) {
+			printf(",\"ok\":false,\"status\":\"not_ready\","
+				"\"server\":");
+			put_json_cstr(stdout, server_of(c, &r));
+			printf(",");
+			json_readiness(&r.ready);
+			printf("}\n");
+		} else {
+			fprintf(stderr, "swarmctl: wait-ready: %s is still "
+				"%s after %" PRIu32 " ms\n", server_of(c, &r),
+				proto_ready_state_name(r.ready.state), wait_ms);
+			human_readiness(&r.ready);
+		}
+		return EX_SERVER;
+	}
+	if (rc != PROTO_ST_OK)
+		return report_failure(c, a, rc, &r, "wait-ready");
+	if (a->json) {
+		printf(",\"ok\":true,\"status\":\"ok\",\"server\":");
+		put_json_cstr(stdout, server_of(c, &r));
+		printf(",");
+		json_readiness(&r.ready);
+		printf("}\n");
+		return EX_OK;
+	}
+	human_readiness(&r.ready);
 	return EX_OK;
 }
 
@@ -836,8 +926,17 @@ static const struct cmd cmds[] = {
 	{ "status",
 	  "status",
 	  "Prints the node's id, name, protocol versions, partitions, entry\n"
-	  "count and uptime.\n",
+	  "count and uptime, and (READINESS) whether it is serving, joining,\n"
+	  "syncing (with progress) or below quorum.\n",
 	  "", 0, 0, cmd_status },
+	{ "wait-ready",
+	  "wait-ready [--wait MS] [--writable]",
+	  "Asks the node (READINESS) until it holds the registry, at most\n"
+	  "--wait MS (default 30000), sleeping the node's retry hint between\n"
+	  "questions. With --writable, until it also takes writes (not below\n"
+	  "quorum). Exit 0 when it does, 3 when it still does not (not_ready)\n"
+	  "or does not know READINESS (unsupported), 4 when it never answers.\n",
+	  "wait writable", 0, 0, cmd_wait_ready },
 	{ "stats",
 	  "stats",
 	  "Prints the node's counters (STATS), one \"name value\" per line in\n"
@@ -950,9 +1049,9 @@ static void
 parse_args(int argc, char **argv, struct args *a)
 {
 	static const char *const copts[] = { "endpoint", "meta", "meta-hex",
-		"ttl", "handle", "max", "cursor" };
+		"ttl", "handle", "max", "cursor", "wait" };
 	const char **cslot[] = { &a->endpoint, &a->meta, &a->meta_hex,
-		&a->ttl, &a->handle, &a->max, &a->cursor };
+		&a->ttl, &a->handle, &a->max, &a->cursor, &a->wait };
 	bool dashdash = false;
 	const char *v;
 	int i;
@@ -1007,6 +1106,10 @@ server:
 			if (cur_cmd == NULL || !strstr(cur_cmd->opts, "all"))
 				usage_err("option --all is not valid here");
 			a->all = true;
+		} else if (strcmp(arg, "--writable") == 0) {
+			if (cur_cmd == NULL || !strstr(cur_cmd->opts, "writable"))
+				usage_err("option --writable is not valid here");
+			a->writable = true;
 		} else {
 			for (k = 0; k < sizeof(copts) / sizeof(copts[0]); k++) {
 				char full[32];

@@ -9,6 +9,11 @@
  * then every lcore runs swd_worker_main(), the main lcore included. SIGINT
  * or SIGTERM sets swd.quit; the workers finish their burst, flush and
  * return; main prints a final stats line and frees everything.
+ *
+ * Messages: errors go to stderr always; the rest through swd_log(), which
+ * prints what log_level lets through (warnings to stderr, info and debug
+ * to stdout). log_level is also DPDK's global log level once the
+ * configuration is loaded (EAL's own start-up messages come before it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,6 +29,7 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_log.h>
 
 #include <urcu/urcu-qsbr.h>
 
@@ -34,6 +40,22 @@ on_signal(int sig)
 {
 	(void)sig;
 	swd.quit = true;
+}
+
+/* DPDK's level for log_level: rte_log prints what is at most this. */
+static uint32_t
+rte_level_of(enum swd_log_level l)
+{
+	switch (l) {
+	case SWD_LOG_ERROR:
+		return RTE_LOG_ERR;
+	case SWD_LOG_WARNING:
+		return RTE_LOG_WARNING;
+	case SWD_LOG_DEBUG:
+		return RTE_LOG_DEBUG;
+	default:
+		return RTE_LOG_INFO;
+	}
 }
 
 /* Data-plane parameters from the validated configuration. */
@@ -57,6 +79,8 @@ params_from_config(struct swd_params *p, const struct swd_config *cfg)
 	p->idle_pause_polls = cfg->idle_pause_polls;
 	p->idle_sleep_us = cfg->idle_sleep_us;
 	p->lease_sweep_ms = cfg->lease_sweep_ms;
+	p->stats_interval_ms = (uint64_t)cfg->stats_interval_s * 1000;
+	p->log_level = cfg->log_level;
 	p->rx_desc = (uint16_t)cfg->rx_desc;
 	p->tx_desc = (uint16_t)cfg->tx_desc;
 	p->mbufs = cfg->mbufs;
@@ -102,6 +126,7 @@ registry_init(struct swd_ctx *c, const struct swd_config *cfg, uint32_t *np)
 		.node_id = cfg->node_id,
 		.expected_entries = cfg->expected_entries,
 		.max_entries = cfg->max_entries,
+		.tombstone_ms = cfg->tombstone_ms,
 		/* the cluster drains it every millisecond */
 		.change_queue_len = swd_cluster_wanted(cfg) ? 16384 : 0,
 	};
@@ -146,11 +171,22 @@ print_start(const struct swd_ctx *c, const struct swd_config *cfg,
 	struct in_addr ip = { .s_addr = c->prm.ifc.ip };
 
 	rte_ether_format_addr(mac, sizeof(mac), &c->prm.ifc.mac);
-	printf("swarmd: node %s (id %u) on %s udp %u, mac %s, %u worker(s), "
-	       "%u partition(s), presized for %" PRIu64 " entries\n",
-	       cfg->node_name, cfg->node_id, inet_ntoa(ip), cfg->udp_port, mac,
-	       c->nworkers, nparts, cfg->expected_entries);
-	fflush(stdout);
+	for (uint32_t i = 0; i < c->nworkers && swd_log_on(SWD_LOG_DEBUG);
+	     i++) {
+		uint32_t owned = 0;
+
+		for (uint32_t p = 0; p < nparts; p++)
+			owned += c->part_owner[p] == i;
+		swd_log(SWD_LOG_DEBUG, "swarmd: worker %u on lcore %u: rx/tx "
+			"queue %u, writer of %u partition(s)%s\n", i,
+			c->workers[i].lcore_id, c->workers[i].queue, owned,
+			i == 0 && c->cl != NULL ? ", runs the cluster" : "");
+	}
+	swd_log(SWD_LOG_INFO, "swarmd: node %s (id %u) on %s udp %u, mac %s, "
+		"%u worker(s), %u partition(s), presized for %" PRIu64
+		" entries\n", cfg->node_name, cfg->node_id, inet_ntoa(ip),
+		cfg->udp_port, mac, c->nworkers, nparts,
+		cfg->expected_entries);
 }
 
 int
@@ -183,13 +219,7 @@ main(int argc, char **argv)
 		rte_eal_cleanup();
 		return rc < 0 ? SWD_CONFIG_EXIT_STATUS : 0;
 	}
-	if (cfg.ring_steering == SWD_STEERING_FLOW) {
-		fprintf(stderr, "swarmd: ring_steering: 'flow' (rte_flow by UDP "
-			"port) is not implemented yet; use 'software'\n");
-		swd_config_free(&cfg);
-		rte_eal_cleanup();
-		return SWD_CONFIG_EXIT_STATUS;
-	}
+	rte_log_set_global_level(rte_level_of(cfg.log_level));
 	if (rte_eth_dev_count_avail() == 0) {
 		fprintf(stderr, "swarmd: no port: give EAL a device, e.g. "
 			"--vdev=net_af_packet0,iface=veth0\n");
@@ -200,6 +230,9 @@ main(int argc, char **argv)
 	swd.node.node_id = cfg.node_id;
 	swd.node.name = cfg.node_name;
 	swd.node.stats = swd_stats_counters;
+	swd.node.lease_max_ms = cfg.lease_max_ms;
+	if (swd_cluster_wanted(&cfg))
+		swd.node.readiness = swd_cluster_readiness;
 	/* before the cluster copies the node's description */
 	swd.node.start_ms = swd_now_ms(&swd);
 	if (workers_init(&swd, TRK_MAX_PARTS) < 0 ||
@@ -210,14 +243,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (cfg.telemetry && swd_telemetry_init() != 0)
-		fprintf(stderr, "swarmd: telemetry commands not registered\n");
+		swd_log(SWD_LOG_WARNING, "swarmd: telemetry commands not "
+			"registered\n");
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	print_start(&swd, &cfg, nparts);
 
 	rc = launch_and_wait(&swd);
 
-	swd_print_stats(stdout);
+	if (swd_log_on(SWD_LOG_INFO)) {
+		swd_print_stats(stdout);
+		fflush(stdout);
+	}
 	swd_port_close(&swd);
 	swd_cluster_free(&swd);
 	urcu_qsbr_register_thread();

@@ -67,6 +67,8 @@ struct swd_params {
 	uint32_t idle_pause_polls;
 	uint32_t idle_sleep_us;
 	uint64_t lease_sweep_ms;
+	uint64_t stats_interval_ms;	/* worker 0's counter line; 0 = off */
+	enum swd_log_level log_level;
 	uint16_t rx_desc, tx_desc;
 	uint32_t mbufs;
 };
@@ -99,12 +101,19 @@ struct swd_ctx {
 struct swd_cluster_stats {
 	uint64_t gossip_rx;		/* gossip datagrams handed to the node */
 	uint64_t gossip_tx;		/* gossip frames sent */
-	uint64_t gossip_no_neigh;	/* gossip dropped: peer MAC unknown */
+	uint64_t gossip_no_neigh;	/* gossip dropped: peer MAC still
+					 * unknown after ARP_WAIT_MS */
 	uint64_t arp_requests;		/* ARP requests we sent */
 	uint64_t handoff_full;		/* frames lost: gossip ring full */
 };
 
 extern struct swd_ctx swd;
+
+/* swd_worker.c: messages at or above log_level (warnings and errors to stderr,
+ * the rest to stdout, flushed). Any thread. */
+bool swd_log_on(enum swd_log_level level);
+void swd_log(enum swd_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* swd_port.c: mempool and port set-up, one rx/tx queue per worker. */
 int swd_port_init(struct swd_ctx *c);
@@ -150,9 +159,19 @@ void swd_cluster_request(const struct net_pkt *pkt, const uint8_t *req,
 unsigned int swd_cluster_poll(struct swd_worker *w, uint64_t now);
 void swd_cluster_flush(struct swd_worker *w, uint64_t now);
 void swd_cluster_stop(struct swd_worker *w, uint64_t now);
-/* Any thread (approximate while worker 0 runs). */
+/*
+ * Any thread: the snapshot worker 0 publishes after each tick (at most a
+ * millisecond old). These, and swd_cluster_take's hand-off ring, are the
+ * only ways another lcore learns about the cluster node: struct clu is
+ * worker 0's alone (its ring and tables are rebuilt and freed at any time).
+ */
 void swd_cluster_stats(struct swd_cluster_stats *out, struct clu_stats *cs,
 		size_t *alive, size_t *ring_nodes);
+/* True for a standalone node, or once the cluster node holds the registry. */
+bool swd_cluster_ready(void);
+/* exec_node.readiness of a cluster node (READINESS on any worker). */
+void swd_cluster_readiness(void *arg, uint64_t now,
+		struct proto_readiness *out);
 
 /* swd_telemetry.c */
 int swd_telemetry_init(void);

@@ -11,11 +11,13 @@
  *
  * Worker 0, each loop iteration: drains its gossip ring, ticks the node
  * (at most once per millisecond), and puts the node's outputs on the
- * wire: gossip datagrams as UDP frames from our gossip port (the peer's
- * MAC from the neighbor table; a miss sends one ARP request per address
- * per 100 ms and drops the datagram: membership retries anyway), client
- * replies back to the client recorded in the request's tag.
+ * wire: gossip datagrams as UDP frames from our gossip port (the MAC of
+ * the next hop - the peer, or the gateway for a peer off the subnet - from
+ * the neighbor table; a miss sends one ARP request per address per 100 ms
+ * and drops the datagram: membership retries anyway), client replies back
+ * to the client recorded in the request's tag.
  */
+#include <inttypes.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -28,12 +30,46 @@
 
 #define GOSSIP_RING	4096
 #define ARP_EVERY_MS	100
+#define ARP_WAIT_MAX	64	/* gossip datagrams held for an ARP answer */
+#define ARP_WAIT_MS	1000	/* then dropped (membership resends) */
+
+/*
+ * A gossip datagram whose next hop's MAC is not known yet waits here for
+ * the ARP reply, as a kernel holds packets on an unresolved neighbour:
+ * dropping it instead would lose every node's first JOIN after a start
+ * (nobody knows anybody's MAC yet) and cost a whole reconnect period.
+ */
+struct arp_wait {
+	bool used;
+	rte_be32_t hop;
+	uint64_t since;
+	struct clu_dgram d;
+};
 
 _Static_assert(sizeof(struct net_pkt) <= CLU_CLIENT_TAG,
 		"a client's address must fit a cluster request tag");
 
+/*
+ * What other lcores may know of the cluster node: worker 0 copies it out
+ * after each tick (at most once per ms) under a sequence count, and every
+ * other reader (the telemetry thread, STATS, STATUS and READINESS on any
+ * worker) copies it back, retrying while a copy was being written. Nothing
+ * but worker 0 ever touches struct clu itself: its ring and member tables
+ * are freed and rebuilt by worker 0 at any time.
+ */
+struct swd_cluster_snap {
+	struct swd_cluster_stats st;
+	struct clu_stats cs;
+	struct proto_readiness rd;
+	uint64_t at_ms;			/* when it was taken */
+	size_t alive, ring_nodes;
+};
+
 struct swd_cluster {
 	struct clu *clu;
+	uint32_t snap_seq;		/* odd while worker 0 writes snap */
+	struct swd_cluster_snap snap;
+	bool ready;			/* clu_ready(), for any lcore */
 	struct clu_keyring keys;
 	struct net_neigh neigh;
 	struct rte_ring *rx;		/* mbufs for worker 0 */
@@ -43,6 +79,8 @@ struct swd_cluster {
 	uint64_t last_tick;
 	struct clu_dgram dg[32];
 	struct clu_reply rp[32];
+	struct arp_wait aw[ARP_WAIT_MAX];
+	uint32_t naw;			/* used slots of aw */
 	struct swd_cluster_stats st;
 };
 
@@ -53,6 +91,44 @@ wall_ms(void)
 
 	gettimeofday(&tv, NULL);
 	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* Worker 0: publish what other lcores may read (see swd_cluster_snap). */
+static void
+snap_publish(struct swd_cluster *k, uint64_t now)
+{
+	uint32_t seq = k->snap_seq;
+
+	__atomic_store_n(&k->snap_seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	k->snap.st = k->st;
+	clu_get_stats(k->clu, &k->snap.cs);
+	clu_readiness(k->clu, now, &k->snap.rd);
+	k->snap.alive = clu_alive(k->clu);
+	k->snap.ring_nodes = clu_ring_nodes(k->clu);
+	k->snap.at_ms = now;
+	__atomic_store_n(&k->snap_seq, seq + 2, __ATOMIC_RELEASE);
+	if (!k->ready && clu_ready(k->clu))
+		swd_log(SWD_LOG_INFO, "swarmd: ready (%s) %" PRIu64 " ms after "
+			"the start; %u members alive, %u owning names\n",
+			clu_ready_how(k->clu), now - swd.node.start_ms,
+			k->snap.rd.alive, k->snap.rd.owners);
+	__atomic_store_n(&k->ready, clu_ready(k->clu), __ATOMIC_RELEASE);
+}
+
+/* Any lcore: a consistent copy of the last snapshot. */
+static void
+snap_read(const struct swd_cluster *k, struct swd_cluster_snap *out)
+{
+	uint32_t s0, s1;
+
+	do {
+		while ((s0 = __atomic_load_n(&k->snap_seq, __ATOMIC_ACQUIRE)) & 1)
+			rte_pause();
+		memcpy(out, &k->snap, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s1 = __atomic_load_n(&k->snap_seq, __ATOMIC_RELAXED);
+	} while (s0 != s1);
 }
 
 bool
@@ -88,6 +164,9 @@ swd_cluster_init(struct swd_ctx *c, const struct swd_config *cfg)
 	cc.mbr.probe_interval = cfg->probe_interval_ms;
 	cc.mbr.probe_timeout = cfg->probe_timeout_ms;
 	cc.mbr.suspicion_mult = (uint8_t)cfg->suspicion_mult;
+	cc.fwd_timeout_ms = cfg->fwd_timeout_ms;
+	cc.repl_rto_ms = cfg->repl_rto_ms;
+	cc.ae_interval_ms = cfg->ae_interval_ms;
 	cc.policy.strategy = cfg->strategy;
 	cc.policy.quorum = cfg->static_quorum_size;
 	cc.policy.vnodes = cfg->vnodes;
@@ -104,6 +183,7 @@ swd_cluster_init(struct swd_ctx *c, const struct swd_config *cfg)
 	}
 	k->nseeds = cfg->seeds_count;
 	c->prm.ifc.udp_port_extra[0] = cfg->gossip_port;
+	snap_publish(k, swd_now_ms(c));
 	return 0;
 }
 
@@ -229,21 +309,73 @@ swd_cluster_request(const struct net_pkt *pkt, const uint8_t *req,
 /* ---- output ---- */
 
 static void
+arp_hold(struct swd_cluster *k, rte_be32_t hop, const struct clu_dgram *d,
+		uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < ARP_WAIT_MAX; i++) {
+		struct arp_wait *a = &k->aw[i];
+
+		if (a->used)
+			continue;
+		a->used = true;
+		a->hop = hop;
+		a->since = now;
+		a->d = *d;
+		k->naw++;
+		return;
+	}
+	k->st.gossip_no_neigh++;	/* no room: dropped */
+}
+
+static void gossip_out(struct swd_worker *w, struct swd_cluster *k,
+		const struct clu_dgram *d, uint64_t now);
+
+/* Worker 0: send what waited for a MAC we now know; drop what waited
+ * too long. */
+static void
+arp_release(struct swd_worker *w, struct swd_cluster *k, uint64_t now)
+{
+	struct rte_ether_addr mac;
+	struct clu_dgram d;
+	uint32_t i;
+
+	for (i = 0; i < ARP_WAIT_MAX && k->naw > 0; i++) {
+		struct arp_wait *a = &k->aw[i];
+
+		if (!a->used)
+			continue;
+		if (net_neigh_lookup(&k->neigh, a->hop, &mac)) {
+			d = a->d;
+			a->used = false;
+			k->naw--;
+			gossip_out(w, k, &d, now);
+		} else if (now - a->since >= ARP_WAIT_MS) {
+			a->used = false;
+			k->naw--;
+			k->st.gossip_no_neigh++;
+		}
+	}
+}
+
+static void
 gossip_out(struct swd_worker *w, struct swd_cluster *k,
 		const struct clu_dgram *d, uint64_t now)
 {
 	rte_be32_t dst = rte_cpu_to_be_32(d->dst.ip);
+	rte_be32_t hop = net_next_hop(&swd.prm.ifc, dst);
 	struct rte_ether_addr mac;
 	struct rte_mbuf *m;
 	size_t len;
 
-	if (!net_neigh_lookup(&k->neigh, dst, &mac)) {
-		k->st.gossip_no_neigh++;
-		if (!net_neigh_want(&k->neigh, dst, now, ARP_EVERY_MS) ||
+	if (!net_neigh_lookup(&k->neigh, hop, &mac)) {
+		arp_hold(k, hop, d, now);
+		if (!net_neigh_want(&k->neigh, hop, now, ARP_EVERY_MS) ||
 		    (m = rte_pktmbuf_alloc(swd.pool)) == NULL)
 			return;
 		len = net_arp_request(rte_pktmbuf_mtod(m, uint8_t *),
-				rte_pktmbuf_tailroom(m), &swd.prm.ifc, dst);
+				rte_pktmbuf_tailroom(m), &swd.prm.ifc, hop);
 		m->data_len = (uint16_t)len;
 		m->pkt_len = (uint32_t)len;
 		k->st.arp_requests++;
@@ -301,7 +433,10 @@ swd_cluster_poll(struct swd_worker *w, uint64_t now)
 	if (now != k->last_tick) {
 		clu_tick(k->clu, now);
 		k->last_tick = now;
+		snap_publish(k, now);
 	}
+	if (k->naw > 0)
+		arp_release(w, k, now);
 	swd_cluster_flush(w, now);
 	return n;
 }
@@ -311,15 +446,39 @@ swd_cluster_stats(struct swd_cluster_stats *out, struct clu_stats *cs,
 		size_t *alive, size_t *ring_nodes)
 {
 	struct swd_cluster *k = swd.cl;
+	struct swd_cluster_snap sn;
 
 	memset(out, 0, sizeof(*out));
 	memset(cs, 0, sizeof(*cs));
 	*alive = *ring_nodes = 0;
 	if (k == NULL)
 		return;
-	*out = k->st;
-	/* read while worker 0 writes: counters may be a little stale */
-	clu_get_stats(k->clu, cs);
-	*alive = clu_alive(k->clu);
-	*ring_nodes = clu_ring_nodes(k->clu);
+	snap_read(k, &sn);
+	*out = sn.st;
+	*cs = sn.cs;
+	*alive = sn.alive;
+	*ring_nodes = sn.ring_nodes;
+}
+
+bool
+swd_cluster_ready(void)
+{
+	return swd.cl == NULL || __atomic_load_n(&swd.cl->ready,
+			__ATOMIC_ACQUIRE);
+}
+
+void
+swd_cluster_readiness(void *arg, uint64_t now, struct proto_readiness *out)
+{
+	struct swd_cluster_snap sn;
+
+	RTE_SET_USED(arg);
+	if (swd.cl == NULL)
+		return;	/* keep exec's "serving" */
+	snap_read(swd.cl, &sn);
+	*out = sn.rd;
+	/* the hint counts from the snapshot: a millisecond or so ago */
+	if (out->retry_after_ms > 0 && now > sn.at_ms &&
+	    out->retry_after_ms > now - sn.at_ms + CLU_JOIN_RETRY_MIN_MS)
+		out->retry_after_ms -= (uint32_t)(now - sn.at_ms);
 }

@@ -91,11 +91,9 @@ swd_config_defaults(struct swd_config *cfg)
 	cfg->tx_desc = 1024;
 	cfg->mbufs = 0;
 	cfg->tx_drain_us = 100;
-	cfg->rx_queues = 0;
 	cfg->idle_policy = SWD_IDLE_BACKOFF;
 	cfg->idle_pause_polls = 256;
 	cfg->idle_sleep_us = 200;
-	cfg->ring_steering = SWD_STEERING_SOFTWARE;
 	cfg->lease_sweep_ms = 100;
 	cfg->lease_max_ms = 0;
 	cfg->telemetry = true;
@@ -107,6 +105,12 @@ swd_config_defaults(struct swd_config *cfg)
 	cfg->probe_interval_ms = 1000;
 	cfg->probe_timeout_ms = 500;
 	cfg->suspicion_mult = 4;
+	/* lib/cluster's built-in values (clu_config_default) and the
+	 * tracker's (TRK_TOMBSTONE_MS_DEFAULT) */
+	cfg->fwd_timeout_ms = 2000;
+	cfg->repl_rto_ms = 100;
+	cfg->ae_interval_ms = 2000;
+	cfg->tombstone_ms = 60000;
 }
 
 void
@@ -566,6 +570,18 @@ load_file(struct load_ctx *c, const char *path)
 
 /* ---- rules between keys ------------------------------------------------ */
 
+/*
+ * The key a rule between first and second is reported at: first where it
+ * was last set if it was, else second (wherever that was set, if at all).
+ */
+static int
+pick_key(const struct load_ctx *c, const char *first, const char *second)
+{
+	int ki = swd_key_find(first);
+
+	return key_is_set(c, ki) ? ki : swd_key_find(second);
+}
+
 static int
 finalize(struct load_ctx *c)
 {
@@ -605,6 +621,37 @@ finalize(struct load_ctx *c)
 				"be below probe_interval_ms (%u)", loc,
 				swd_keys[ki].name, cfg->probe_timeout_ms,
 				cfg->probe_interval_ms);
+		return -EINVAL;
+	}
+	/* a lost batch must get a resend before a held answer times out */
+	if (cfg->repl_rto_ms >= cfg->fwd_timeout_ms) {
+		ki = pick_key(c, "repl_rto_ms", "fwd_timeout_ms");
+		key_where(c, ki, loc, sizeof(loc));
+		err_set(c->err, c->errlen, "%s: %s: repl_rto_ms (%u) must be "
+				"below fwd_timeout_ms (%u)", loc,
+				swd_keys[ki].name, cfg->repl_rto_ms,
+				cfg->fwd_timeout_ms);
+		return -EINVAL;
+	}
+	/* a removal must outlive an anti-entropy round and its push */
+	if ((uint64_t)cfg->tombstone_ms < 2 * (uint64_t)cfg->ae_interval_ms) {
+		ki = pick_key(c, "tombstone_ms", "ae_interval_ms");
+		key_where(c, ki, loc, sizeof(loc));
+		err_set(c->err, c->errlen, "%s: %s: tombstone_ms (%u) must be "
+				"at least 2 x ae_interval_ms (%u)", loc,
+				swd_keys[ki].name, cfg->tombstone_ms,
+				cfg->ae_interval_ms);
+		return -EINVAL;
+	}
+	/* the counter lines are info messages */
+	if (cfg->stats_interval_s > 0 && cfg->log_level < SWD_LOG_INFO) {
+		ki = pick_key(c, "stats_interval_s", "log_level");
+		key_where(c, ki, loc, sizeof(loc));
+		err_set(c->err, c->errlen, "%s: %s: stats_interval_s needs "
+				"log_level info or debug (the counter lines "
+				"are info messages), log_level is %s", loc,
+				swd_keys[ki].name,
+				swd_log_level_name(cfg->log_level));
 		return -EINVAL;
 	}
 	if (cfg->has_gateway) {

@@ -53,14 +53,9 @@
 enum swd_idle_policy {
 	SWD_IDLE_POLL,		/* spin on empty queues (lowest latency) */
 	SWD_IDLE_BACKOFF,	/* pause, then sleep up to idle_sleep_us */
-	SWD_IDLE_INTERRUPT,	/* sleep on rx interrupts */
 };
 
-enum swd_ring_steering {
-	SWD_STEERING_SOFTWARE,	/* owner lcore reached over an rte_ring */
-	SWD_STEERING_FLOW,	/* NIC steers by UDP port (rte_flow) */
-};
-
+/* Least severe message printed; also DPDK's global log level. */
 enum swd_log_level {
 	SWD_LOG_ERROR,
 	SWD_LOG_WARNING,
@@ -100,20 +95,18 @@ struct swd_config {
 	uint32_t tx_desc;			/* power of two, 64..4096 */
 	uint32_t mbufs;				/* 0 = computed */
 	uint32_t tx_drain_us;			/* 1..10000 */
-	uint32_t rx_queues;			/* 0 = one per worker lcore */
 	enum swd_idle_policy idle_policy;
 	uint32_t idle_pause_polls;		/* empty polls before sleeping */
 	uint32_t idle_sleep_us;			/* longest idle sleep */
-	enum swd_ring_steering ring_steering;
 
 	/* leases */
 	uint32_t lease_sweep_ms;		/* 1..60000 */
-	uint32_t lease_max_ms;			/* 0 = no limit */
+	uint32_t lease_max_ms;			/* 0 = no limit; clamps client TTLs */
 
 	/* operations */
 	bool telemetry;
-	enum swd_log_level log_level;
-	uint32_t stats_interval_s;		/* 0 = off */
+	enum swd_log_level log_level;		/* swarmd's messages and rte_log */
+	uint32_t stats_interval_s;		/* 0 = off; needs log_level >= info */
 
 	/* distribution */
 	enum ring_strategy strategy;
@@ -140,6 +133,11 @@ struct swd_config {
 	uint32_t probe_interval_ms;		/* SWIM period, default 1000 */
 	uint32_t probe_timeout_ms;		/* < probe_interval_ms, default 500 */
 	uint32_t suspicion_mult;		/* default 4 */
+	/* cluster protocol timers (struct clu_config; tombstones: trk_config) */
+	uint32_t fwd_timeout_ms;		/* > repl_rto_ms, default 2000 */
+	uint32_t repl_rto_ms;			/* default 100 */
+	uint32_t ae_interval_ms;		/* default 2000 */
+	uint32_t tombstone_ms;			/* >= 2 x ae_interval_ms, 60000 */
 
 	/* where it came from (NULL: no file, only defaults and --set) */
 	char *config_path;
@@ -186,7 +184,6 @@ int swd_config_help(const char *prog, FILE *out);
 
 /* Canonical names, as accepted by the parser and printed back. */
 const char *swd_idle_policy_name(enum swd_idle_policy p);
-const char *swd_ring_steering_name(enum swd_ring_steering s);
 const char *swd_log_level_name(enum swd_log_level l);
 
 #endif /* SWARM_SWD_CONFIG_H */

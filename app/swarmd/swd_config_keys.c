@@ -20,8 +20,6 @@
 
 _Static_assert(sizeof(enum swd_idle_policy) == sizeof(unsigned),
 		"enums are stored as unsigned");
-_Static_assert(sizeof(enum swd_ring_steering) == sizeof(unsigned),
-		"enums are stored as unsigned");
 _Static_assert(sizeof(enum swd_log_level) == sizeof(unsigned),
 		"enums are stored as unsigned");
 
@@ -1128,22 +1126,14 @@ static const struct swd_kind kind_keys = {
 
 /* ---- the table --------------------------------------------------------- */
 
-static const char *const idle_names[] = { "poll", "backoff", "interrupt",
-	NULL };
-static const char *const steering_names[] = { "software", "flow", NULL };
+static const char *const idle_names[] = { "poll", "backoff", NULL };
 static const char *const log_names[] = { "error", "warning", "info",
 	"debug", NULL };
 
 const char *
 swd_idle_policy_name(enum swd_idle_policy p)
 {
-	return (unsigned)p <= SWD_IDLE_INTERRUPT ? idle_names[p] : "?";
-}
-
-const char *
-swd_ring_steering_name(enum swd_ring_steering s)
-{
-	return (unsigned)s <= SWD_STEERING_FLOW ? steering_names[s] : "?";
+	return (unsigned)p <= SWD_IDLE_BACKOFF ? idle_names[p] : "?";
 }
 
 const char *
@@ -1171,9 +1161,12 @@ const struct swd_key swd_keys[] = {
 	  .help = "Address of this node on the port, with the prefix length "
 		  "of its subnet. swarmd answers ARP and ICMP echo for it." },
 	{ .name = "gateway", .kind = &kind_gateway, .off = OFF(gateway),
-	  .flags = SWD_KEY_OPTIONAL, .unset = "none (peers and clients are on "
-		  "the subnet)",
-	  .help = "Next hop for destinations outside the subnet of ip." },
+	  .flags = SWD_KEY_OPTIONAL, .unset = "none (every peer is on the "
+		  "subnet)",
+	  .help = "Next hop for frames swarmd originates (cluster gossip) to "
+		  "addresses outside the subnet of ip: they go to the "
+		  "gateway's MAC, resolved by ARP. Replies to clients always "
+		  "go back to the MAC their request came from." },
 	{ .name = "mac", .kind = &kind_mac, .off = OFF(mac),
 	  .flags = SWD_KEY_OPTIONAL, .unset = "the port's own address",
 	  .help = "Ethernet address to use instead of the port's own." },
@@ -1218,15 +1211,12 @@ const struct swd_key swd_keys[] = {
 	  .width = W(tx_drain_us), .min = 1, .max = 10000,
 	  .help = "Longest time a partly filled transmit batch waits before "
 		  "it is sent, in microseconds." },
-	{ .name = "rx_queues", .kind = &kind_uint, .off = OFF(rx_queues),
-	  .width = W(rx_queues), .flags = SWD_KEY_ZERO, .min = 1, .max = 64,
-	  .zero = "one per worker lcore",
-	  .help = "Receive queues on the port." },
 	{ .name = "idle_policy", .kind = &kind_enum, .off = OFF(idle_policy),
 	  .choices = idle_names,
 	  .help = "What a worker does when its queues are empty: poll spins "
-		  "(lowest latency, a full core), backoff pauses then sleeps "
-		  "up to idle_sleep_us, interrupt sleeps on rx interrupts." },
+		  "(lowest latency, a full core), backoff pauses for "
+		  "idle_pause_polls empty polls, then sleeps up to "
+		  "idle_sleep_us." },
 	{ .name = "idle_pause_polls", .kind = &kind_uint,
 	  .off = OFF(idle_pause_polls), .width = W(idle_pause_polls),
 	  .min = 1, .max = 1000000,
@@ -1235,11 +1225,6 @@ const struct swd_key swd_keys[] = {
 	  .off = OFF(idle_sleep_us), .width = W(idle_sleep_us), .min = 1,
 	  .max = 100000,
 	  .help = "Longest sleep of an idle worker, in microseconds." },
-	{ .name = "ring_steering", .kind = &kind_enum,
-	  .off = OFF(ring_steering), .choices = steering_names,
-	  .help = "How writes reach a partition's owner: software hands them "
-		  "over an rte_ring; flow has the NIC steer by UDP port with "
-		  "rte_flow (MICA-style; the NIC must support it)." },
 
 	{ .name = "lease_sweep_ms", .kind = &kind_uint,
 	  .off = OFF(lease_sweep_ms), .width = W(lease_sweep_ms), .min = 1,
@@ -1249,20 +1234,25 @@ const struct swd_key swd_keys[] = {
 	{ .name = "lease_max_ms", .kind = &kind_uint, .off = OFF(lease_max_ms),
 	  .width = W(lease_max_ms), .min = 0, .max = UINT32_MAX,
 	  .zero = "no limit",
-	  .help = "Longest lease TTL accepted from clients, in "
-		  "milliseconds." },
+	  .help = "Longest lease a REGISTER or WHEREIS_OR_REGISTER gets, in "
+		  "milliseconds: a longer ttl is shortened to it. A ttl of 0 "
+		  "(no lease) is kept." },
 
 	{ .name = "telemetry", .kind = &kind_bool, .off = OFF(telemetry),
 	  .section = "operations",
 	  .help = "Expose counters through the DPDK telemetry socket." },
 	{ .name = "log_level", .kind = &kind_enum, .off = OFF(log_level),
 	  .choices = log_names,
-	  .help = "Least severe messages logged." },
+	  .help = "Least severe messages printed: swarmd's own (error, "
+		  "warning, info: the start and counter lines, debug: per-worker "
+		  "details) and DPDK's after start-up (the global rte_log "
+		  "level)." },
 	{ .name = "stats_interval_s", .kind = &kind_uint,
 	  .off = OFF(stats_interval_s), .width = W(stats_interval_s),
 	  .min = 0, .max = 3600, .zero = "off",
-	  .help = "Interval between per-core counter lines in the log, in "
-		  "seconds." },
+	  .help = "Interval between counter lines (the totals, as printed at "
+		  "exit) on stdout, in seconds; info messages, so log_level "
+		  "must be info or debug." },
 
 	{ .name = "strategy", .kind = &kind_strategy, .off = OFF(strategy),
 	  .section = "distribution",
@@ -1317,6 +1307,30 @@ const struct swd_key swd_keys[] = {
 	  .min = 1, .max = 32,
 	  .help = "A suspect is declared dead after suspicion_mult x "
 		  "log2(members + 1) probe periods unless it refutes." },
+	{ .name = "fwd_timeout_ms", .kind = &kind_uint,
+	  .off = OFF(fwd_timeout_ms), .width = W(fwd_timeout_ms),
+	  .min = 10, .max = 60000,
+	  .help = "A write forwarded to its owner, or held for replica acks, "
+		  "that is not answered in this many milliseconds is answered "
+		  "no_node_available; above repl_rto_ms." },
+	{ .name = "repl_rto_ms", .kind = &kind_uint,
+	  .off = OFF(repl_rto_ms), .width = W(repl_rto_ms),
+	  .min = 1, .max = 10000,
+	  .help = "Replication batches a peer has not acknowledged after this "
+		  "many milliseconds without progress are resent; a forwarded "
+		  "write's answer waits up to 4 x this for the local copy." },
+	{ .name = "ae_interval_ms", .kind = &kind_uint,
+	  .off = OFF(ae_interval_ms), .width = W(ae_interval_ms),
+	  .min = 100, .max = 600000,
+	  .help = "Anti-entropy period per partition (plus up to a quarter of "
+		  "jitter), in milliseconds; also how long a joining node "
+		  "waits for a sync before asking another peer." },
+	{ .name = "tombstone_ms", .kind = &kind_uint,
+	  .off = OFF(tombstone_ms), .width = W(tombstone_ms),
+	  .min = 1000, .max = 86400000,
+	  .help = "How long a removed name is remembered, so that an older "
+		  "write arriving late cannot bring it back, in milliseconds; "
+		  "at least 2 x ae_interval_ms." },
 };
 
 const size_t swd_keys_count = sizeof(swd_keys) / sizeof(swd_keys[0]);

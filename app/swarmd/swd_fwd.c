@@ -139,6 +139,10 @@ fwd_take(const struct proto_op *op, void *arg)
 	if (part < 0) {
 		int ro = fwd_read_owner(f, op);
 
+		/* a cluster node still syncing: worker 0 answers not_ready */
+		if (ro < 0 && !swd_cluster_ready() &&
+		    exec_opcode_reads_registry(op->opcode))
+			ro = 0;
 		if (ro < 0)
 			return true;
 		o = (uint16_t)ro;

@@ -192,6 +192,8 @@ cluster_counters(const char **names, uint64_t *values, size_t max)
 	const struct { const char *name; uint64_t v; } all[] = {
 		{ "cluster.alive", alive },
 		{ "cluster.ring_nodes", ring },
+		{ "cluster.ready", swd_cluster_ready() },
+		{ "cluster.not_ready", c.not_ready },
 		{ "cluster.auth_failed", c.rx_auth_failed },
 		{ "cluster.malformed", c.rx_malformed },
 		{ "cluster.repl_applied", c.repl_applied },

@@ -6,14 +6,17 @@
  * datagrams through lib/exec (splitting foreign writes off to their owner,
  * swd_fwd.c); serve sub-requests other workers forwarded here; flush the
  * tx buffer when it is full or the drain timer expired; reclaim expired
- * leases of the worker's partitions every lease_sweep_ms; announce one RCU
- * quiescent state.
+ * leases of the worker's partitions every lease_sweep_ms; on worker 0 (the
+ * main lcore), print the counter line every stats_interval_s; announce one
+ * RCU quiescent state.
  *
  * Idle back-off: after idle_pause_polls polls that found nothing, the
  * worker sleeps, doubling the sleep up to idle_sleep_us, RCU-offline while
  * it sleeps so that it never holds up a grace period. A 2-core test
  * machine can then run several swarmd processes and a client.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,6 +29,26 @@
 #include "swd.h"
 
 struct swd_ctx swd;
+
+bool
+swd_log_on(enum swd_log_level level)
+{
+	return level <= swd.prm.log_level;
+}
+
+void
+swd_log(enum swd_log_level level, const char *fmt, ...)
+{
+	FILE *f = level <= SWD_LOG_WARNING ? stderr : stdout;
+	va_list ap;
+
+	if (!swd_log_on(level))
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fflush(f);
+}
 
 uint64_t
 swd_now_ms(const struct swd_ctx *c)
@@ -207,6 +230,7 @@ swd_worker_main(void *arg)
 	uint64_t drain_tsc = (swd.tsc_hz + 999999) / 1000000 *
 		swd.prm.tx_drain_us;
 	uint64_t last_drain = rte_get_tsc_cycles(), next_sweep = 0;
+	uint64_t next_stats = swd_now_ms(&swd) + swd.prm.stats_interval_ms;
 	uint32_t empty = 0, sleep_us = 1;
 	uint16_t n, i;
 
@@ -232,6 +256,12 @@ swd_worker_main(void *arg)
 			sweep_leases(w, now);
 			next_sweep = now + swd.prm.lease_sweep_ms;
 		}
+		if (w->index == 0 && swd.prm.stats_interval_ms != 0 &&
+		    now >= next_stats && swd_log_on(SWD_LOG_INFO)) {
+			swd_print_stats(stdout);
+			fflush(stdout);
+			next_stats = now + swd.prm.stats_interval_ms;
+		}
 		urcu_qsbr_quiescent_state();
 		if (n > 0) {
 			empty = 0;
@@ -239,8 +269,7 @@ swd_worker_main(void *arg)
 			continue;
 		}
 		w->stats.idle_polls++;
-		/* interrupt mode sleeps like backoff until rx interrupts land */
-		if (swd.prm.idle != SWD_IDLE_POLL &&
+		if (swd.prm.idle == SWD_IDLE_BACKOFF &&
 				++empty >= swd.prm.idle_pause_polls) {
 			tx_flush(w);
 			sleep_us = idle_backoff(w, sleep_us);

@@ -19,8 +19,10 @@
  *  - replies split over several datagrams are collected, in any order;
  *  - datagram-level errors (op index 0xFFFF) apply to every op of that
  *    request;
- *  - `overloaded` and `internal` are retried (after at least the hinted
- *    retry-after); between attempts the client sleeps an exponential
+ *  - `overloaded`, `not_ready` and `internal` are retried (after at least
+ *    the hinted retry-after; after `not_ready` the next attempt goes to the
+ *    next server, unless the call is pinned to one, since another node may
+ *    be ready already); between attempts the client sleeps an exponential
  *    backoff with jitter: random in [b/2, b], b = backoff_ms * 2^(n-1)
  *    capped at backoff_max_ms;
  *  - bad_request, unsupported, bad_version, too_large (and every other
@@ -150,7 +152,8 @@ struct swc_result {
 	bool end;
 	uint8_t cursor_len;
 	uint8_t cursor[PROTO_CURSOR_MAX];
-	uint32_t retry_after_ms;	/* overloaded */
+	uint32_t retry_after_ms;	/* overloaded, not_ready */
+	struct proto_readiness ready;	/* READINESS ok */
 	uint8_t version_min, version_max;	/* bad_version */
 	uint16_t limit;			/* too_large */
 	uint16_t raw_len;		/* body of an unknown op or status */
@@ -251,6 +254,7 @@ int swc_batch_registered(struct swc_batch *b, const void *cursor,
 		size_t cursor_len, uint16_t max_count);
 int swc_batch_status(struct swc_batch *b);
 int swc_batch_stats(struct swc_batch *b);
+int swc_batch_readiness(struct swc_batch *b);
 /* Any opcode with a raw body (probing, forward compatibility). retry says
  * whether the op is safe to repeat. */
 int swc_batch_raw(struct swc_batch *b, uint8_t opcode, uint8_t flags,
@@ -309,6 +313,20 @@ int swc_status(struct swc_client *c, struct swc_result *res);
  * rather than relying on positions). Nodes that do not implement STATS
  * answer PROTO_ST_UNSUPPORTED. */
 int swc_stats(struct swc_client *c, struct swc_result *res);
+/* READINESS of server (-1: the current one); res->ready on ok. Nodes
+ * older than the op answer PROTO_ST_UNSUPPORTED. */
+int swc_readiness(struct swc_client *c, int server, struct swc_result *res);
+/*
+ * Asks server (-1: the current one) for READINESS until it holds the
+ * registry (state serving or no_owner; with writable, serving only) or
+ * wait_ms have passed, sleeping the node's retry hint in between.
+ * PROTO_ST_OK when it is; PROTO_ST_NOT_READY when the time ran out
+ * (res->ready has the last answer, res->status is ok); another status
+ * (unsupported: the node does not know READINESS) or a negative
+ * enum swc_err (SWC_ETIMEDOUT: it never answered) otherwise.
+ */
+int swc_wait_ready(struct swc_client *c, int server, uint32_t wait_ms,
+		bool writable, struct swc_result *res);
 
 /*
  * Walks a whole listing page by page (page_max entries per page, 0 = as

@@ -293,6 +293,16 @@ swc_batch_stats(struct swc_batch *b)
 }
 
 int
+swc_batch_readiness(struct swc_batch *b)
+{
+	int rc;
+
+	ENC_BEGIN(b);
+	rc = proto_req_add_readiness(&e);
+	return store(b, &e, rc, true);
+}
+
+int
 swc_batch_raw(struct swc_batch *b, uint8_t opcode, uint8_t flags,
 		const void *body, size_t body_len, bool retry)
 {

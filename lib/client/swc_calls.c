@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "swc_internal.h"
 
@@ -128,6 +129,58 @@ swc_stats(struct swc_client *c, struct swc_result *res)
 {
 	RESET(c);
 	return one(c, swc_batch_stats(c->one), -1, res);
+}
+
+int
+swc_readiness(struct swc_client *c, int server, struct swc_result *res)
+{
+	RESET(c);
+	return one(c, swc_batch_readiness(c->one), server, res);
+}
+
+static uint64_t
+clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static bool
+ready_enough(const struct proto_readiness *rd, bool writable)
+{
+	return rd->state == PROTO_READY_SERVING ||
+		(!writable && rd->state == PROTO_READY_NO_OWNER);
+}
+
+int
+swc_wait_ready(struct swc_client *c, int server, uint32_t wait_ms,
+		bool writable, struct swc_result *res)
+{
+	uint64_t end = clock_ms() + wait_ms, t;
+	struct swc_result r;
+	int rc;
+
+	for (;;) {
+		rc = swc_readiness(c, server, &r);
+		if (res)
+			*res = r;
+		if (rc != PROTO_ST_OK)
+			return rc;
+		if (ready_enough(&r.ready, writable))
+			return PROTO_ST_OK;
+		if ((t = clock_ms()) >= end)
+			return PROTO_ST_NOT_READY;
+		/* the node's hint, at least 10 ms, never past the end */
+		t = end - t;
+		if (r.ready.retry_after_ms > 10 && r.ready.retry_after_ms < t)
+			t = r.ready.retry_after_ms;
+		else if (t > 10)
+			t = 10;
+		nanosleep(&(struct timespec){ .tv_sec = (time_t)(t / 1000),
+				.tv_nsec = (long)(t % 1000) * 1000000 }, NULL);
+	}
 }
 
 /* group NULL: REGISTERED, else MEMBERS of group. */

@@ -49,6 +49,7 @@ struct run {
 	size_t inflight;		/* unanswered requests of the attempt */
 	bool answered;			/* the attempt's server said something */
 	bool refused;
+	bool not_ready;			/* the attempt's server is syncing */
 	uint16_t max_ops;		/* ops per datagram (shrinks) */
 	int err;			/* SWC_ESOCKET / SWC_ENOMEM */
 };
@@ -397,6 +398,9 @@ fill(struct swc_result *res, const struct proto_reply *r)
 	case PROTO_BODY_RETRY:
 		res->retry_after_ms = r->u.retry_after_ms;
 		break;
+	case PROTO_BODY_READINESS:
+		res->ready = r->u.ready;
+		break;
 	case PROTO_BODY_RAW:
 		res->raw_len = r->body.len;
 		if (r->body.len) {
@@ -413,7 +417,8 @@ fill(struct swc_result *res, const struct proto_reply *r)
 static bool
 retryable(uint8_t status)
 {
-	return status == PROTO_ST_OVERLOADED || status == PROTO_ST_INTERNAL;
+	return status == PROTO_ST_OVERLOADED || status == PROTO_ST_INTERNAL ||
+		status == PROTO_ST_NOT_READY;
 }
 
 /* Applies the answer r (for request q) to batch op k. */
@@ -448,8 +453,11 @@ answer(struct run *run, const struct sreq *q, uint32_t k,
 	}
 	if (retryable(r->status) && op->retry) {
 		op->state = SWC_OP_RETRY;
-		op->retry_after_ms = r->status == PROTO_ST_OVERLOADED ?
+		op->retry_after_ms = r->status == PROTO_ST_OVERLOADED ||
+			r->status == PROTO_ST_NOT_READY ?
 			r->u.retry_after_ms : 0;
+		if (r->status == PROTO_ST_NOT_READY)
+			run->not_ready = true;
 		/* A budget refusal: send fewer ops per request. */
 		if (r->status == PROTO_ST_OVERLOADED &&
 		    r->u.retry_after_ms == 0 && q->nops > 1 &&
@@ -695,6 +703,7 @@ attempt(struct run *run, uint32_t *list, size_t n)
 	run->inflight = 0;
 	run->answered = false;
 	run->refused = false;
+	run->not_ready = false;
 	c->srv[run->server].tries++;
 	c->cnt.attempts++;
 	deadline = now_ms() + timeout;
@@ -847,7 +856,7 @@ swc_run_opts(struct swc_client *c, struct swc_batch *b,
 		rc = attempt(&run, list, n);
 		if (rc != 0)
 			break;
-		if (run.answered && !run.refused)
+		if (run.answered && !run.refused && !run.not_ready)
 			c->cur = run.server;
 		else if (!pinned)
 			run.server = (run.server + 1) % (int)c->nsrv;

@@ -40,11 +40,15 @@
 #include "clu_auth.h"
 #include "exec.h"
 #include "member.h"
+#include "proto_rep.h"
 #include "ring_strategy.h"
 #include "tracker.h"
 
 #define CLU_DGRAM_MAX		1472	/* largest gossip datagram (UDP payload) */
 #define CLU_CLIENT_TAG		32	/* opaque bytes identifying a client */
+/* not_ready retry hints: while syncing, and at least while joining */
+#define CLU_SYNC_RETRY_MS	100
+#define CLU_JOIN_RETRY_MIN_MS	20
 
 struct clu_config {
 	uint32_t node_id;		/* 1..2^32-2, cluster-wide unique */
@@ -107,6 +111,7 @@ struct clu_stats {
 	uint64_t fwd_in;		/* sub-requests executed for others */
 	uint64_t fwd_timeouts;		/* sub-requests never answered */
 	uint64_t no_node;		/* write ops answered no_node_available */
+	uint64_t not_ready;		/* ops answered not_ready (syncing) */
 	uint64_t purged;		/* entries of dead nodes removed here */
 	uint64_t replicas_waited;	/* answers held for replica acks */
 	uint64_t replicas_timeouts;	/* of which never confirmed in time */
@@ -176,6 +181,19 @@ void clu_leave(struct clu *c, uint64_t now);
 
 /* ---- Queries (the driving thread) ---- */
 
+/*
+ * Ready: the node holds the registry (it synced, or it is alone, or it
+ * started with its seeds as a new cluster) and answers registry ops. Until
+ * then reads and writes that need the registry are answered not_ready.
+ */
+bool clu_ready(const struct clu *c);
+/* How it became ready: "synced", "cold start", "alone" (or "not ready"). */
+const char *clu_ready_how(const struct clu *c);
+/* What the node is doing, as the READINESS op reports it. */
+void clu_readiness(const struct clu *c, uint64_t now,
+		struct proto_readiness *out);
+/* The retry hint of a not_ready answer now (0 once ready). */
+uint32_t clu_retry_hint_ms(const struct clu *c, uint64_t now);
 /* True while writes can be placed: a ring exists (quorum met). */
 bool clu_writable(const struct clu *c);
 /* Nodes in the current ring (ready, allowed, live; self if ready). */

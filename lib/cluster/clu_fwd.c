@@ -61,12 +61,14 @@ struct refused {
 	uint16_t index[PROTO_MAX_OPS];
 	uint8_t opcode[PROTO_MAX_OPS];
 	uint8_t status[PROTO_MAX_OPS];
+	uint32_t retry_ms;	/* the hint of not_ready answers */
 };
 
 struct clu_reqctx {
 	struct clu *c;
 	uint64_t req_id;
 	uint8_t replicas;	/* from the request header */
+	uint64_t now;
 	uint64_t local_parts;	/* bit p: a write of partition p ran here */
 	uint32_t nsub;
 	struct sub sub[CLU_SUBS_MAX];
@@ -102,9 +104,11 @@ encode_refused(const struct refused *f, uint64_t req_id, uint8_t *buf,
 		return 0;
 	proto_rep_init(&e, buf, cap, req_id);
 	for (i = 0; i < f->n; i++) {
-		if (f->status[i] == PROTO_ST_OVERLOADED)
-			rc = proto_rep_add_overloaded(&e, f->index[i],
-					f->opcode[i], 0);
+		if (f->status[i] == PROTO_ST_OVERLOADED ||
+		    f->status[i] == PROTO_ST_NOT_READY)
+			rc = proto_rep_add_retry(&e, f->index[i], f->opcode[i],
+					f->status[i], f->status[i] ==
+					PROTO_ST_NOT_READY ? f->retry_ms : 0);
 		else
 			rc = proto_rep_add_empty(&e, f->index[i], f->opcode[i],
 					f->status[i]);
@@ -362,6 +366,44 @@ sub_add(struct clu_reqctx *x, uint32_t owner, uint16_t part,
 	return true;
 }
 
+/* Answered not_ready: the registry here is not complete yet. */
+static bool
+refuse_not_ready(struct clu_reqctx *x, const struct proto_op *op)
+{
+	x->c->st.not_ready++;
+	x->ref.retry_ms = clu_retry_hint_ms(x->c, x->now);
+	refuse(&x->ref, op, PROTO_ST_NOT_READY);
+	return false;
+}
+
+/*
+ * A read runs here, on our replica, unless the replica is not complete
+ * yet (not_ready rather than a not_found that may be false) or it reads a
+ * name this request has just forwarded a write of (it goes along).
+ */
+static bool
+origin_take_read(struct clu_reqctx *x, const struct proto_op *op)
+{
+	struct clu *c = x->c;
+	uint64_t h;
+	uint32_t owner;
+	uint16_t part;
+
+	if (!exec_opcode_reads_registry(op->opcode))
+		return true;
+	if (op->opcode == PROTO_OP_WHEREIS && x->nsub > 0) {
+		h = ring_hash_name(op->name.ptr, op->name.len);
+		owner = clu_owner_of(c, h);
+		part = (uint16_t)trk_part_of(c->t, h);
+		if (owner != 0 && sub_for(x, owner, part) != NULL) {
+			if (!sub_add(x, owner, part, op))
+				refuse(&x->ref, op, PROTO_ST_OVERLOADED);
+			return false;
+		}
+	}
+	return c->ready ? true : refuse_not_ready(x, op);
+}
+
 static bool
 origin_take(const struct proto_op *op, void *arg)
 {
@@ -371,27 +413,20 @@ origin_take(const struct proto_op *op, void *arg)
 	uint32_t owner;
 	uint16_t part;
 
-	if (!exec_op_write_hash(op, &h)) {
-		if (op->opcode != PROTO_OP_WHEREIS || x->nsub == 0)
-			return true;
-		h = ring_hash_name(op->name.ptr, op->name.len);
-		owner = clu_owner_of(c, h);
-		part = (uint16_t)trk_part_of(c->t, h);
-		if (owner == 0 || sub_for(x, owner, part) == NULL)
-			return true;
-		/* read after a forwarded write: ask where it was written */
-	} else {
-		owner = clu_owner_of(c, h);
-		part = (uint16_t)trk_part_of(c->t, h);
-		if (owner == 0) {
-			c->st.no_node++;
-			refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
-			return false;
-		}
-		if (owner == c->cfg.node_id) {
-			x->local_parts |= 1ULL << part;
-			return true;
-		}
+	if (!exec_op_write_hash(op, &h))
+		return origin_take_read(x, op);
+	owner = clu_owner_of(c, h);
+	part = (uint16_t)trk_part_of(c->t, h);
+	if (owner == 0 && !c->ready)
+		return refuse_not_ready(x, op);
+	if (owner == 0) {
+		c->st.no_node++;
+		refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
+		return false;
+	}
+	if (owner == c->cfg.node_id) {
+		x->local_parts |= 1ULL << part;
+		return true;
 	}
 	if (!sub_add(x, owner, part, op))
 		refuse(&x->ref, op, PROTO_ST_OVERLOADED);
@@ -491,6 +526,7 @@ clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 	if (x == NULL || c->left)
 		return;
 	x->c = c;
+	x->now = now;
 	x->nsub = 0;
 	x->ref.n = 0;
 	x->local_parts = 0;
@@ -527,6 +563,8 @@ owner_take(const struct proto_op *op, void *arg)
 	/* a node that has not synced yet must not decide any write */
 	if (!exec_op_write_hash(op, &h) || (clu_writable(x->c) && x->c->ready))
 		return true;
+	if (!x->c->ready)
+		return refuse_not_ready(x, op);
 	x->c->st.no_node++;
 	refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
 	return false;
@@ -572,6 +610,7 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		return;
 	}
 	x->c = c;
+	x->now = now;
 	x->ref.n = 0;
 	o.index_map_len = nops;
 	xn.node_id = h->sender;	/* entries belong to the client's node */

@@ -82,6 +82,10 @@ struct clu_peer {
 	bool allowed;		/* by the ring filter */
 	bool conflict;		/* id clash: ignored */
 	bool ready;		/* it said it has synced: it may own names */
+	bool heard;		/* a datagram of it (this epoch) reached us */
+	bool cold;		/* its last datagram: not ready, knows no ready node */
+	bool adopted;		/* we counted it ready at our cold start */
+	bool founder;		/* it counted us ready at its cold start */
 	uint64_t epoch;		/* its stream epoch; a new one = it restarted */
 	uint32_t id;
 	struct mbr_addr addr;
@@ -161,8 +165,10 @@ struct clu {
 	uint64_t rng;
 	bool left;
 	bool ready;		/* synced (or alone): may own names */
+	const char *ready_how;	/* "synced", "cold start", "alone" */
 	uint64_t ready_deadline; /* alone until then: ready without sync */
 	uint64_t reconnect_ms;	/* next attempt to reach dead members */
+	uint64_t seek_ms;	/* not ready: next JOIN to unheard seeds */
 	uint64_t in_gen;	/* last stream generation handed out */
 	struct mbr_addr seeds[CLU_PEERS_MAX];
 	uint32_t nseeds;
@@ -244,6 +250,8 @@ void clu_sync_rx_repair(struct clu *c, struct clu_peer *p,
 void clu_sync_start_purge(struct clu *c);
 /* Not ready yet: ask for full pushes, become ready when they are in. */
 void clu_sync_ready_tick(struct clu *c, uint64_t now);
+/* Some serving peer said it is ready. */
+bool clu_knows_ready_peer(const struct clu *c);
 bool clu_sync_idle(const struct clu *c);
 
 /* clu_fwd.c */

@@ -223,6 +223,10 @@ on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
 	if (clu_peer_serves(p) && !served) {
 		dead_set(c, p->id, false);	/* back: stop purging it */
 		p->ready = false;		/* until it says so */
+		p->heard = false;
+		p->cold = false;
+		p->adopted = false;
+		p->founder = false;
 		p->epoch = 0;
 		clu_repl_peer_up(c, p, now);
 	} else if (!clu_peer_serves(p) && served) {
@@ -392,6 +396,37 @@ reconnect(struct clu *c, uint64_t now)
 		mbr_join(c->mbr, to, n, now);
 }
 
+/*
+ * Not ready yet: a JOIN every fifth of a probe interval to the seeds we
+ * have not heard from. A cold start waits for every seed's word, and a
+ * seed that was not up yet when our first JOIN came (nodes started
+ * together) would otherwise be heard only at its first probe of us, up to
+ * a few probe intervals later.
+ */
+static void
+seek_seeds(struct clu *c, uint64_t now)
+{
+	struct mbr_addr to[CLU_PEERS_MAX];
+	uint32_t i, k, n = 0;
+
+	c->seek_ms = now + (c->cfg.mbr.probe_interval / 5 > 10 ?
+			c->cfg.mbr.probe_interval / 5 : 10);
+	for (i = 0; i < c->nseeds; i++) {
+		const struct mbr_addr *a = &c->seeds[i];
+		bool heard = a->ip == c->cfg.addr.ip &&
+			a->port == c->cfg.addr.port;	/* ourselves */
+
+		for (k = 0; k < c->npeers && !heard; k++)
+			heard = c->peer[k].used && c->peer[k].heard &&
+				c->peer[k].addr.ip == a->ip &&
+				c->peer[k].addr.port == a->port;
+		if (!heard)
+			to[n++] = *a;
+	}
+	if (n > 0)
+		mbr_join(c->mbr, to, n, now);
+}
+
 void
 clu_tick(struct clu *c, uint64_t now)
 {
@@ -399,6 +434,8 @@ clu_tick(struct clu *c, uint64_t now)
 		return;
 	if (c->reconnect_ms != 0 && now >= c->reconnect_ms)
 		reconnect(c, now);
+	if (!c->ready && c->nseeds > 0 && now >= c->seek_ms)
+		seek_seeds(c, now);
 	mbr_tick(c->mbr, now);
 	pump_membership(c, now);
 	if (!c->ready)
@@ -427,6 +464,13 @@ clu_leave(struct clu *c, uint64_t now)
  * may own names again; the ready flag says when it has.
  */
 static void
+peer_noted(struct clu_peer *p, const struct clu_hdr *h)
+{
+	p->heard = true;
+	p->cold = (h->flags & CLU_F_COLD) != 0;
+}
+
+static void
 peer_heard(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		uint64_t now)
 {
@@ -437,6 +481,8 @@ peer_heard(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			clu_repl_peer_up(c, p, now);
 			rebuild = p->ready;
 			p->ready = false;
+			p->adopted = false;
+			p->founder = false;
 		}
 		p->epoch = h->epoch;
 	}
@@ -485,7 +531,10 @@ clu_receive(struct clu *c, const struct mbr_addr *src, const uint8_t *buf,
 		mbr_receive(c->mbr, &msg, now);
 		pump_membership(c, now);
 		p = clu_peer_by_id(c, h.sender);
-		if (p != NULL && clu_peer_serves(p) && p->addr.ip == src->ip)
+		if (p == NULL || p->addr.ip != src->ip)
+			return;
+		peer_noted(p, &h);
+		if (clu_peer_serves(p))
 			peer_heard(c, p, &h, now);
 		return;
 	}
@@ -497,6 +546,7 @@ clu_receive(struct clu *c, const struct mbr_addr *src, const uint8_t *buf,
 		c->st.rx_malformed++;
 		return;
 	}
+	peer_noted(p, &h);
 	peer_heard(c, p, &h, now);
 	switch (h.type) {
 	case CLU_T_BATCH:
@@ -517,6 +567,12 @@ clu_receive(struct clu *c, const struct mbr_addr *src, const uint8_t *buf,
 	case CLU_T_FWD:
 		clu_fwd_rx(c, p, &h, &r, now);
 		break;
+	case CLU_T_READY:	/* its flags said it all */
+		if (clu_rd_left(&r) != 0)
+			c->st.rx_malformed++;
+		else if (h.flags & CLU_F_FOUNDER)
+			p->founder = true;
+		break;
 	default:
 		clu_fwd_rx_reply(c, p, &h, &r, now);
 		break;
@@ -530,7 +586,8 @@ clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type, uint16_t part)
 {
 	struct clu_hdr h = {
 		.type = type, .key_id = clu_keyring_primary_id(c->keys),
-		.flags = c->ready ? CLU_F_READY : 0,
+		.flags = c->ready ? CLU_F_READY :
+			clu_knows_ready_peer(c) ? 0 : CLU_F_COLD,
 		.part = part, .nparts = (uint16_t)c->nparts,
 		.sender = c->cfg.node_id, .epoch = c->epoch,
 	};
@@ -612,6 +669,60 @@ bool
 clu_writable(const struct clu *c)
 {
 	return c->ring != NULL && ring_has_owner(c->ring) && !c->left;
+}
+
+/*
+ * When a client should ask again after not_ready: soon while the node is
+ * looking for peers (a cold start ends one round trip after the last seed
+ * answers), a little later while a sync is running.
+ */
+uint32_t
+clu_retry_hint_ms(const struct clu *c, uint64_t now)
+{
+	uint64_t left;
+
+	if (c->ready)
+		return 0;
+	if (clu_knows_ready_peer(c))
+		return CLU_SYNC_RETRY_MS;
+	left = c->ready_deadline > now ? c->ready_deadline - now : 0;
+	return left < CLU_JOIN_RETRY_MIN_MS ? CLU_JOIN_RETRY_MIN_MS :
+		left > CLU_SYNC_RETRY_MS ? CLU_SYNC_RETRY_MS : (uint32_t)left;
+}
+
+void
+clu_readiness(const struct clu *c, uint64_t now, struct proto_readiness *out)
+{
+	uint32_t part, synced = 0;
+
+	for (part = 0; part < c->nparts; part++)
+		synced += c->part[part].synced;
+	memset(out, 0, sizeof(*out));
+	out->partitions = (uint16_t)c->nparts;
+	out->alive = (uint16_t)clu_alive(c);
+	out->owners = (uint16_t)clu_ring_nodes(c);
+	if (c->ready) {
+		out->synced = out->partitions;
+		out->state = clu_writable(c) ? PROTO_READY_SERVING :
+			PROTO_READY_NO_OWNER;
+		return;
+	}
+	out->synced = (uint16_t)synced;
+	out->state = clu_knows_ready_peer(c) ? PROTO_READY_SYNCING :
+		PROTO_READY_JOINING;
+	out->retry_after_ms = clu_retry_hint_ms(c, now);
+}
+
+bool
+clu_ready(const struct clu *c)
+{
+	return c->ready;
+}
+
+const char *
+clu_ready_how(const struct clu *c)
+{
+	return c->ready ? c->ready_how : "not ready";
 }
 
 size_t

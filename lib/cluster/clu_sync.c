@@ -120,8 +120,8 @@ send_digest(struct clu *c, struct clu_peer *p, uint32_t part)
 	c->st.ae_rounds++;
 }
 
-static bool
-any_ready_peer(const struct clu *c)
+bool
+clu_knows_ready_peer(const struct clu *c)
 {
 	uint32_t i;
 
@@ -231,6 +231,123 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	}
 }
 
+static bool
+addr_eq(const struct mbr_addr *a, const struct mbr_addr *b)
+{
+	return a->ip == b->ip && a->port == b->port;
+}
+
+static const struct clu_peer *
+peer_at(const struct clu *c, const struct mbr_addr *a)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (c->peer[i].used && clu_peer_live(&c->peer[i]) &&
+		    addr_eq(&c->peer[i].addr, a))
+			return &c->peer[i];
+	return NULL;
+}
+
+/*
+ * A cold start: every seed has answered, and every member we know is, by
+ * its own last word, not ready and unaware of any ready node. Nobody then
+ * holds a registry to sync from (a node that is not ready has never owned
+ * a name): the nodes are a new cluster and become ready together, without
+ * a sync and without waiting out ready_deadline.
+ */
+static bool
+cold_start(const struct clu *c)
+{
+	const struct clu_peer *p;
+	uint32_t i;
+
+	for (i = 0; i < c->nseeds; i++) {
+		if (addr_eq(&c->seeds[i], &c->cfg.addr))
+			continue;
+		if ((p = peer_at(c, &c->seeds[i])) == NULL || !p->heard)
+			return false;
+	}
+	for (i = 0; i < c->npeers; i++) {
+		p = &c->peer[i];
+		if (clu_peer_serves(p) && (!p->heard || !p->cold))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Becoming ready without a sync, we count the cold members we heard as
+ * ready too: they decide the same way at about the same moment, and a
+ * ring that already holds them means no two nodes own one name while the
+ * ready flags cross. A member counted too early refuses the writes it is
+ * sent (not_ready) until it is ready; a member that restarts is taken out
+ * again by its new epoch.
+ */
+static void
+adopt_cold_peers(struct clu *c)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_peer *p = &c->peer[i];
+
+		if (clu_peer_serves(p) && p->heard && p->cold && !p->ready)
+			p->ready = p->adopted = true;
+	}
+}
+
+/*
+ * A node still cold when its peers completed a cold start was counted in
+ * their rings: it owns its names there already (and has refused them,
+ * not_ready), so no write of them was made anywhere it has not seen, and
+ * the peers' streams bring it their own writes. When every ready peer it
+ * knows says so (READY with the founder flag), it joins them without a
+ * sync, which on a presized table would be a walk of every bucket.
+ */
+static bool
+founded(const struct clu *c)
+{
+	uint32_t i, n = 0;
+
+	for (i = 0; i < c->npeers; i++) {
+		const struct clu_peer *p = &c->peer[i];
+
+		if (!clu_peer_serves(p) || !p->ready)
+			continue;
+		if (!p->founder)
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
+/*
+ * Ready: own names from now on, and tell every serving peer at once
+ * rather than with the next probe (up to a probe interval later): until
+ * a peer knows, its ring and ours disagree on who owns what. A lost
+ * READY costs only that wait: every later datagram carries the flag.
+ */
+static void
+become_ready(struct clu *c)
+{
+	struct clu_wr w;
+	uint32_t i;
+
+	c->ready = true;
+	clu_view_rebuild(c);
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_peer *p = &c->peer[i];
+
+		if (!clu_peer_serves(p) ||
+		    clu_msg_begin(c, &w, CLU_T_READY, 0) == NULL)
+			continue;
+		if (p->adopted)
+			w.p[5] |= CLU_F_FOUNDER;	/* header flags byte */
+		clu_msg_end(c, &w, &p->addr);
+	}
+}
+
 /*
  * Readiness: a node may own names only once it holds the registry, or it
  * would answer not_found for names it has not received yet. Until then it
@@ -269,12 +386,20 @@ clu_sync_ready_tick(struct clu *c, uint64_t now)
 			clu_put_be(&w, all[i], 8);
 		clu_msg_end(c, &w, &p->addr);
 	}
-	/* synced; or nobody that could be synced from exists (a cold
-	 * start of a whole cluster: every node is empty) */
-	if (nsynced == c->nparts ||
-	    (now >= c->ready_deadline && !any_ready_peer(c))) {
-		c->ready = true;
-		clu_view_rebuild(c);
+	/* synced; or nobody that could be synced from exists: alone after
+	 * ready_deadline, or at once in a cold start */
+	if (nsynced == c->nparts) {
+		c->ready_how = "synced";
+		become_ready(c);
+	} else if (founded(c)) {
+		c->ready_how = "cold start, founded";
+		adopt_cold_peers(c);
+		become_ready(c);
+	} else if (!clu_knows_ready_peer(c) &&
+		   (now >= c->ready_deadline || cold_start(c))) {
+		c->ready_how = now >= c->ready_deadline ? "alone" : "cold start";
+		adopt_cold_peers(c);
+		become_ready(c);
 	}
 }
 
@@ -367,6 +492,12 @@ scan_entries(struct push *x, struct clu_repair *rp, uint64_t now)
 	uint32_t scanned = 0;
 	size_t n, i;
 
+	/* an empty partition: no walk over its (presized, so possibly
+	 * millions of) empty buckets, which takes hundreds of ms */
+	if (trk_part_count(x->c->t, x->part) == 0) {
+		rp->phase = 1;
+		return;
+	}
 	while (scanned < x->c->cfg.sync_scan && budget_left(x)) {
 		if (trk_cursor_part(&rp->cur) != x->part) {
 			rp->phase = 1;
@@ -479,6 +610,8 @@ purge_tick(struct clu *c, uint32_t part, uint64_t now)
 	if (pp->drop == NULL &&
 	    (pp->drop = malloc(CLU_DROP_MAX * sizeof(*pp->drop))) == NULL)
 		return;
+	if (trk_part_count(c->t, part) == 0)
+		pp->purge_active = false;	/* nothing to purge: no walk */
 	while (pp->purge_active && scanned < c->cfg.sync_scan) {
 		if (trk_cursor_part(&pp->purge_cur) != part ||
 		    trk_registered(c->t, &pp->purge_cur, now, ent, PAGE, &n) != 0) {

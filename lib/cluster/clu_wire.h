@@ -16,7 +16,7 @@
 #include "tracker.h"
 
 #define CLU_MAGIC		0x5343	/* "SC" */
-#define CLU_VERSION		1
+#define CLU_VERSION		2
 #define CLU_HDR_LEN		24
 #define CLU_NO_PART		0xffff
 #define CLU_DIGEST_PER_DGRAM	128	/* segments per DIGEST datagram */
@@ -32,13 +32,16 @@ enum clu_type {
 	CLU_T_REPAIR = 6,	/* unsequenced records from a repair scan */
 	CLU_T_FWD = 7,		/* client write ops for their owner */
 	CLU_T_FWD_REPLY = 8,	/* owner's reply datagram for a FWD */
+	CLU_T_READY = 9,	/* header only: the sender just became ready */
 	CLU_T__MAX
 };
 
 /* Header flags. */
 #define CLU_F_READY	0x01	/* sender has synced: it may own names */
 #define CLU_F_LAST	0x02	/* REPAIR: the last datagram of a push */
-#define CLU_F_ALL	(CLU_F_READY | CLU_F_LAST)
+#define CLU_F_COLD	0x04	/* sender is not ready and knows no ready node */
+#define CLU_F_FOUNDER	0x08	/* READY: you are in my ring since my cold start */
+#define CLU_F_ALL	(CLU_F_READY | CLU_F_LAST | CLU_F_COLD | CLU_F_FOUNDER)
 
 struct clu_hdr {
 	uint8_t type;

@@ -190,8 +190,18 @@ entry_to_proto(const struct trk_entry *e, uint64_t now, struct proto_entry *p)
 	p->meta.len = e->meta_len;
 }
 
+/* The lease granted for a requested ttl: at most lease_max_ms, if set. */
+static uint32_t
+lease_granted(const struct exec_node *node, uint32_t ttl_ms)
+{
+	if (node->lease_max_ms != 0 && ttl_ms > node->lease_max_ms)
+		return node->lease_max_ms;
+	return ttl_ms;
+}
+
 static void
-reg_from_op(const struct proto_op *op, uint32_t node_id, struct trk_reg *r)
+reg_from_op(const struct proto_op *op, const struct exec_node *node,
+		struct trk_reg *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->key = trk_key(op->name.ptr, op->name.len);
@@ -199,10 +209,10 @@ reg_from_op(const struct proto_op *op, uint32_t node_id, struct trk_reg *r)
 	r->ep.family = op->ep.family;
 	r->ep.port = op->ep.port;
 	memcpy(r->ep.addr, op->ep.addr, sizeof(r->ep.addr));
-	r->owner = node_id;
+	r->owner = node->node_id;
 	r->meta = op->meta.ptr;
 	r->meta_len = op->meta.len;
-	r->ttl_ms = op->ttl_ms;
+	r->ttl_ms = lease_granted(node, op->ttl_ms);
 }
 
 /* ---- ops ---- */
@@ -245,7 +255,7 @@ op_register(struct exec_ctx *c, const struct proto_op *op)
 	struct trk_reg r;
 	int rc;
 
-	reg_from_op(op, c->node->node_id, &r);
+	reg_from_op(op, c->node, &r);
 	rc = trk_register(c->t, &r, c->now, &e);
 	if (rc == TRK_OK)
 		reply_large(c, op, PROTO_ST_OK, add_receipt, e);
@@ -264,7 +274,7 @@ op_whereis_or_register(struct exec_ctx *c, const struct proto_op *op)
 	struct trk_reg r;
 	int rc;
 
-	reg_from_op(op, c->node->node_id, &r);
+	reg_from_op(op, c->node, &r);
 	rc = trk_whereis_or_register(c->t, &r, c->now, &e);
 	if (rc == TRK_OK || rc == TRK_EXISTS) {
 		struct entry_arg a = { e, PROTO_ST_OK, rc == TRK_OK ?
@@ -355,6 +365,29 @@ op_status(struct exec_ctx *c, const struct proto_op *op)
 		reply_count(c, PROTO_ST_OK);
 }
 
+static int
+add_readiness(struct exec_ctx *c, const struct proto_op *op, const void *arg)
+{
+	return proto_rep_add_readiness(&c->enc, op->index, arg);
+}
+
+/* READINESS: the node's callback, or "serving" for a standalone node. */
+static void
+op_readiness(struct exec_ctx *c, const struct proto_op *op)
+{
+	struct proto_readiness rd = {
+		.state = PROTO_READY_SERVING,
+		.partitions = (uint16_t)trk_nparts(c->t),
+		.synced = (uint16_t)trk_nparts(c->t),
+		.alive = 1,
+		.owners = 1,
+	};
+
+	if (c->node->readiness != NULL)
+		c->node->readiness(c->node->readiness_arg, c->now, &rd);
+	reply_large(c, op, PROTO_ST_OK, add_readiness, &rd);
+}
+
 /*
  * Counters from the node's callback; the ones that would take the body
  * past one reply op are dropped from the end.
@@ -421,6 +454,13 @@ exec_opcode_writes(uint8_t opcode)
 		opcode == PROTO_OP_JOIN || opcode == PROTO_OP_LEAVE;
 }
 
+bool
+exec_opcode_reads_registry(uint8_t opcode)
+{
+	return opcode == PROTO_OP_WHEREIS || opcode == PROTO_OP_REGISTERED ||
+		opcode == PROTO_OP_MEMBERS;
+}
+
 static void
 dispatch(struct exec_ctx *c, const struct proto_op *op)
 {
@@ -451,6 +491,9 @@ dispatch(struct exec_ctx *c, const struct proto_op *op)
 		break;
 	case PROTO_OP_STATUS:
 		op_status(c, op);
+		break;
+	case PROTO_OP_READINESS:
+		op_readiness(c, op);
 		break;
 	case PROTO_OP_STATS:
 		if (c->node->stats == NULL)

@@ -41,14 +41,27 @@
  * ones first. It is called on the thread that executes the request, by
  * every thread that does, with stats_arg. NULL: STATS is answered
  * `unsupported`, whatever its body.
+ *
+ * lease_max_ms (0: no limit): a REGISTER or WHEREIS_OR_REGISTER that asks
+ * for a longer lease (ttl) gets exactly lease_max_ms; a ttl of 0 (no lease)
+ * is kept. The entry then carries the shortened lease, so lookups report
+ * the time left on it.
  */
 struct exec_node {
 	uint32_t node_id;
 	const char *name;		/* 1..255 bytes */
 	uint64_t start_ms;		/* `now` when the node started */
+	uint32_t lease_max_ms;		/* longest lease granted; 0: no limit */
 	int (*stats)(void *arg, const char **names, uint64_t *values,
 			size_t max);
 	void *stats_arg;
+	/*
+	 * readiness (optional) answers READINESS: fills *out for time now.
+	 * Called like stats, with readiness_arg. NULL: a node that is always
+	 * serving (a standalone node: every partition is its own).
+	 */
+	void (*readiness)(void *arg, uint64_t now, struct proto_readiness *out);
+	void *readiness_arg;
 };
 
 /* Reply datagrams for one request, and what they said. */
@@ -118,6 +131,9 @@ int exec_datagram_opts(struct trk *t, const struct exec_node *node,
 
 /* Protocol status for a tracker status. Pure. */
 uint8_t exec_status_of(int trk_status);
+
+/* True for the ops that read the registry (WHEREIS, REGISTERED, MEMBERS). */
+bool exec_opcode_reads_registry(uint8_t opcode);
 
 /*
  * Partition a decoded op writes, or -1 for ops that only read. Pure; used

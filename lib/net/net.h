@@ -69,7 +69,7 @@ struct net_if_cfg {
 	struct rte_ether_addr mac;
 	rte_be32_t ip;			/* network order */
 	rte_be32_t netmask;		/* network order; 0 = unknown */
-	rte_be32_t gateway;		/* network order; not used here */
+	rte_be32_t gateway;		/* network order; 0 = none (net_next_hop) */
 	uint16_t udp_port;		/* host order: client protocol port */
 	/* Host order, 0 = unused slot. net_pkt.dst_port tells the caller
 	 * which port a datagram came to, so it can dispatch on it. */
@@ -251,6 +251,14 @@ bool net_arp_learn(const uint8_t *frame, size_t len,
 /* Build a broadcast ARP request for target; length, or 0 if cap < 42. */
 size_t net_arp_request(uint8_t *frame, size_t cap,
 		const struct net_if_cfg *cfg, rte_be32_t target);
+
+/*
+ * The address whose MAC a frame we originate to dst is sent to: dst itself
+ * when it is on our subnet (or the netmask is unknown, or there is no
+ * gateway), else cfg->gateway. Look that address up in the neighbor table
+ * and ARP for it on a miss; the IP destination stays dst.
+ */
+rte_be32_t net_next_hop(const struct net_if_cfg *cfg, rte_be32_t dst);
 
 /* Stable lower-case name of a drop reason ("ip_cksum"), or "unknown". */
 const char *

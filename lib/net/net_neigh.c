@@ -5,7 +5,9 @@
  *
  * Replies to clients never need it (they go back to the frame's source
  * MAC). Gossip does: a node talks first to peers it may never have heard
- * from. The table is a small open-addressed array with linear probing,
+ * from. A peer off our subnet is reached through the gateway: its frames
+ * go to the gateway's MAC (net_next_hop), which is resolved like any
+ * neighbor's. The table is a small open-addressed array with linear probing,
  * written and read by one thread (the lcore that runs the cluster).
  * Entries are learned from every ARP packet and every gossip datagram
  * received, and refreshed by use; a full table evicts the stalest entry
@@ -150,4 +152,13 @@ net_arp_request(uint8_t *frame, size_t cap, const struct net_if_cfg *cfg,
 	arp.arp_data.arp_tip = target;
 	memcpy(frame + RTE_ETHER_HDR_LEN, &arp, sizeof(arp));
 	return net_pad(frame, NET_ARP_FRAME_LEN, cap);
+}
+
+rte_be32_t
+net_next_hop(const struct net_if_cfg *cfg, rte_be32_t dst)
+{
+	if (cfg->gateway == 0 || cfg->netmask == 0 ||
+	    ((dst ^ cfg->ip) & cfg->netmask) == 0)
+		return dst;
+	return cfg->gateway;
 }

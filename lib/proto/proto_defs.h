@@ -77,6 +77,7 @@ enum proto_opcode {
 	PROTO_OP_MULTI_CALL		= 0x22,	/* reserved */
 	PROTO_OP_STATUS			= 0x30,
 	PROTO_OP_STATS			= 0x31,
+	PROTO_OP_READINESS		= 0x32,
 };
 
 /* Reply status codes (section 6). */
@@ -92,6 +93,16 @@ enum proto_status {
 	PROTO_ST_OVERLOADED		= 8,
 	PROTO_ST_NO_NODE_AVAILABLE	= 9,
 	PROTO_ST_INTERNAL		= 10,
+	PROTO_ST_NOT_READY		= 11,
+};
+
+/* What READINESS says a node is doing (section 5.3). */
+enum proto_ready_state {
+	PROTO_READY_SERVING	= 0,	/* reads and writes */
+	PROTO_READY_JOINING	= 1,	/* looking for its peers */
+	PROTO_READY_SYNCING	= 2,	/* receiving the registry */
+	PROTO_READY_NO_OWNER	= 3,	/* serving reads; writes: no_node_available */
+	PROTO_READY_STATE_MAX	= 3,
 };
 
 /* Which field was bad, carried by bad_request (section 8.3). */
@@ -137,6 +148,7 @@ enum proto_err {
 /* Names for logs and tools; never NULL ("?" when unknown). Any thread. */
 const char *proto_opcode_name(unsigned int opcode);
 const char *proto_status_name(unsigned int status);
+const char *proto_ready_state_name(unsigned int state);
 const char *proto_field_name(unsigned int field);
 const char *proto_err_name(int err);
 

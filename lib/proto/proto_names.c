@@ -30,6 +30,7 @@ proto_opcode_name(unsigned int opcode)
 		[PROTO_OP_MULTI_CALL] = "MULTI_CALL",
 		[PROTO_OP_STATUS] = "STATUS",
 		[PROTO_OP_STATS] = "STATS",
+		[PROTO_OP_READINESS] = "READINESS",
 	};
 
 	return lookup(names, sizeof(names) / sizeof(names[0]), opcode);
@@ -50,6 +51,7 @@ proto_status_name(unsigned int status)
 		[PROTO_ST_OVERLOADED] = "overloaded",
 		[PROTO_ST_NO_NODE_AVAILABLE] = "no_node_available",
 		[PROTO_ST_INTERNAL] = "internal",
+		[PROTO_ST_NOT_READY] = "not_ready",
 	};
 
 	return lookup(names, sizeof(names) / sizeof(names[0]), status);
@@ -80,6 +82,19 @@ proto_field_name(unsigned int field)
 	};
 
 	return lookup(names, sizeof(names) / sizeof(names[0]), field);
+}
+
+const char *
+proto_ready_state_name(unsigned int state)
+{
+	static const char *const names[] = {
+		[PROTO_READY_SERVING] = "serving",
+		[PROTO_READY_JOINING] = "joining",
+		[PROTO_READY_SYNCING] = "syncing",
+		[PROTO_READY_NO_OWNER] = "no_owner",
+	};
+
+	return lookup(names, sizeof(names) / sizeof(names[0]), state);
 }
 
 const char *

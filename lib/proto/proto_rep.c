@@ -33,6 +33,7 @@ proto_rep_body_kind(uint8_t opcode, uint8_t status)
 	case PROTO_ST_TOO_LARGE:
 		return PROTO_BODY_LIMIT;
 	case PROTO_ST_OVERLOADED:
+	case PROTO_ST_NOT_READY:
 		return PROTO_BODY_RETRY;
 	default:
 		return PROTO_BODY_RAW;
@@ -55,6 +56,8 @@ proto_rep_body_kind(uint8_t opcode, uint8_t status)
 		return PROTO_BODY_NODE;
 	case PROTO_OP_STATS:
 		return PROTO_BODY_STATS;
+	case PROTO_OP_READINESS:
+		return PROTO_BODY_READINESS;
 	default:
 		return PROTO_BODY_RAW;
 	}
@@ -125,6 +128,22 @@ decode_node(struct proto_rd *r, struct proto_node_status *ns, uint8_t *field)
 }
 
 static bool
+readiness_ok(const struct proto_readiness *rd)
+{
+	return rd->state <= PROTO_READY_STATE_MAX && rd->partitions >= 1 &&
+		rd->synced <= rd->partitions && rd->alive >= 1;
+}
+
+static bool
+decode_readiness(struct proto_rd *r, struct proto_readiness *rd)
+{
+	return proto_rd_u8(r, &rd->state) && proto_rd_u16(r, &rd->partitions) &&
+		proto_rd_u16(r, &rd->synced) && proto_rd_u16(r, &rd->alive) &&
+		proto_rd_u16(r, &rd->owners) &&
+		proto_rd_u32(r, &rd->retry_after_ms) && readiness_ok(rd);
+}
+
+static bool
 decode_receipt(struct proto_rd *r, struct proto_receipt *rc)
 {
 	return proto_rd_u32(r, &rc->node) && proto_rd_u64(r, &rc->ver.clock) &&
@@ -153,6 +172,8 @@ decode_body(struct proto_rd *r, struct proto_reply *rp, uint8_t *field)
 		return decode_node(r, &rp->u.node, field);
 	case PROTO_BODY_STATS:
 		return proto_stats_decode(r, &rp->u.stats, field);
+	case PROTO_BODY_READINESS:
+		return decode_readiness(r, &rp->u.ready);
 	case PROTO_BODY_FIELD:
 		return proto_rd_u8(r, &rp->u.field);
 	case PROTO_BODY_VERSIONS:
@@ -343,14 +364,45 @@ proto_rep_add_bad_request(struct proto_enc *e, uint16_t index,
 }
 
 int
-proto_rep_add_overloaded(struct proto_enc *e, uint16_t index, uint8_t opcode,
-		uint32_t retry_after_ms)
+proto_rep_add_retry(struct proto_enc *e, uint16_t index, uint8_t opcode,
+		uint8_t status, uint32_t retry_after_ms)
 {
-	int ret = op_begin(e, index, opcode, PROTO_ST_OVERLOADED, 4);
+	int ret;
 
+	if (status != PROTO_ST_OVERLOADED && status != PROTO_ST_NOT_READY)
+		return PROTO_EINVAL;
+	ret = op_begin(e, index, opcode, status, 4);
 	if (ret == PROTO_OK)
 		proto_wr_u32(&e->w, retry_after_ms);
 	return ret;
+}
+
+int
+proto_rep_add_overloaded(struct proto_enc *e, uint16_t index, uint8_t opcode,
+		uint32_t retry_after_ms)
+{
+	return proto_rep_add_retry(e, index, opcode, PROTO_ST_OVERLOADED,
+			retry_after_ms);
+}
+
+int
+proto_rep_add_readiness(struct proto_enc *e, uint16_t index,
+		const struct proto_readiness *rd)
+{
+	int ret;
+
+	if (!readiness_ok(rd))
+		return PROTO_EINVAL;
+	ret = op_begin(e, index, PROTO_OP_READINESS, PROTO_ST_OK, 13);
+	if (ret != PROTO_OK)
+		return ret;
+	proto_wr_u8(&e->w, rd->state);
+	proto_wr_u16(&e->w, rd->partitions);
+	proto_wr_u16(&e->w, rd->synced);
+	proto_wr_u16(&e->w, rd->alive);
+	proto_wr_u16(&e->w, rd->owners);
+	proto_wr_u32(&e->w, rd->retry_after_ms);
+	return PROTO_OK;
 }
 
 static int
@@ -448,8 +500,10 @@ proto_rep_add(struct proto_enc *e, const struct proto_reply *r)
 		return proto_rep_add_bad_request(e, r->index, r->opcode,
 				r->u.field);
 	case PROTO_BODY_RETRY:
-		return proto_rep_add_overloaded(e, r->index, r->opcode,
+		return proto_rep_add_retry(e, r->index, r->opcode, r->status,
 				r->u.retry_after_ms);
+	case PROTO_BODY_READINESS:
+		return proto_rep_add_readiness(e, r->index, &r->u.ready);
 	case PROTO_BODY_VERSIONS:
 		return add_versions(e, r->index, r->opcode,
 				r->u.versions.min, r->u.versions.max);

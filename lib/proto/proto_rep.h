@@ -52,7 +52,8 @@ enum proto_body_kind {
 	PROTO_BODY_FIELD,	/* bad_request */
 	PROTO_BODY_VERSIONS,	/* bad_version */
 	PROTO_BODY_LIMIT,	/* too_large */
-	PROTO_BODY_RETRY,	/* overloaded */
+	PROTO_BODY_RETRY,	/* overloaded, not_ready */
+	PROTO_BODY_READINESS,	/* READINESS ok */
 	PROTO_BODY_RAW,		/* unknown status, or ok of an unknown opcode */
 };
 
@@ -78,6 +79,16 @@ struct proto_node_status {
 	struct proto_bytes name;	/* 1..255 bytes */
 };
 
+/* READINESS ok (section 5.3): what the node is doing, 13 bytes. */
+struct proto_readiness {
+	uint8_t state;			/* enum proto_ready_state */
+	uint16_t partitions;		/* >= 1 */
+	uint16_t synced;		/* partitions holding the registry, <= partitions */
+	uint16_t alive;			/* live cluster members, self included, >= 1 */
+	uint16_t owners;		/* nodes that may own names now */
+	uint32_t retry_after_ms;	/* when not serving: when to ask again */
+};
+
 /* A counter list (STATS ok): count, then count x (name str8, value u64). */
 struct proto_stats {
 	uint16_t count;			/* <= PROTO_STATS_MAX */
@@ -98,7 +109,8 @@ struct proto_reply {
 		struct proto_node_status node;
 		struct proto_stats stats;
 		uint8_t field;			/* bad_request */
-		uint32_t retry_after_ms;	/* overloaded */
+		struct proto_readiness ready;
+		uint32_t retry_after_ms;	/* overloaded, not_ready */
 		uint16_t limit;			/* too_large */
 		struct {
 			uint8_t min, max;
@@ -205,6 +217,12 @@ int proto_rep_add_bad_request(struct proto_enc *e, uint16_t index,
 		uint8_t opcode, uint8_t field);
 int proto_rep_add_overloaded(struct proto_enc *e, uint16_t index,
 		uint8_t opcode, uint32_t retry_after_ms);
+/* overloaded or not_ready (the statuses whose body is a retry hint). */
+int proto_rep_add_retry(struct proto_enc *e, uint16_t index, uint8_t opcode,
+		uint8_t status, uint32_t retry_after_ms);
+/* READINESS ok; PROTO_EINVAL when a field is out of range. */
+int proto_rep_add_readiness(struct proto_enc *e, uint16_t index,
+		const struct proto_readiness *rd);
 int proto_rep_add_bad_version(struct proto_enc *e);
 int proto_rep_add_too_large(struct proto_enc *e);
 

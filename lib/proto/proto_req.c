@@ -33,6 +33,7 @@ opcode_known(uint8_t opcode)
 	case PROTO_OP_MEMBERS:
 	case PROTO_OP_STATUS:
 	case PROTO_OP_STATS:
+	case PROTO_OP_READINESS:
 		return true;
 	default:
 		return false;
@@ -135,6 +136,7 @@ decode_body(struct proto_rd *r, struct proto_op *op)
 		return rd_max_count(r, op) && rd_cursor(r, op);
 	case PROTO_OP_STATUS:
 	case PROTO_OP_STATS:
+	case PROTO_OP_READINESS:
 	default:
 		return true;
 	}
@@ -235,6 +237,7 @@ body_len(const struct proto_op *op)
 			2 + 1 + op->cursor.len : -1;
 	case PROTO_OP_STATUS:
 	case PROTO_OP_STATS:
+	case PROTO_OP_READINESS:
 		return 0;
 	default:
 		return str_ok(op->body, 0, UINT16_MAX) ? op->body.len : -1;
@@ -277,6 +280,7 @@ body_encode(struct proto_wr *w, const struct proto_op *op)
 		break;
 	case PROTO_OP_STATUS:
 	case PROTO_OP_STATS:
+	case PROTO_OP_READINESS:
 		break;
 	default:
 		proto_wr_bytes(w, op->body.ptr, op->body.len);
@@ -434,6 +438,14 @@ int
 proto_req_add_status(struct proto_enc *e)
 {
 	struct proto_op op = { .opcode = PROTO_OP_STATUS };
+
+	return proto_req_add(e, &op);
+}
+
+int
+proto_req_add_readiness(struct proto_enc *e)
+{
+	struct proto_op op = { .opcode = PROTO_OP_READINESS };
 
 	return proto_req_add(e, &op);
 }

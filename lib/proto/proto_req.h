@@ -117,6 +117,7 @@ int proto_req_add_members(struct proto_enc *e, const void *group,
 int proto_req_add_registered(struct proto_enc *e, const void *cursor,
 		size_t cursor_len, uint16_t max_count);
 int proto_req_add_status(struct proto_enc *e);
+int proto_req_add_readiness(struct proto_enc *e);
 int proto_req_add_stats(struct proto_enc *e);
 /* Any opcode with a raw body (probing, forward compatibility, tests). */
 int proto_req_add_raw(struct proto_enc *e, uint8_t opcode, uint8_t flags,

@@ -202,3 +202,9 @@ trk_count(const struct trk *t)
 		n += CMM_LOAD_SHARED(t->part[i].nentries);
 	return n;
 }
+
+uint64_t
+trk_part_count(const struct trk *t, uint32_t part)
+{
+	return part < t->nparts ? CMM_LOAD_SHARED(t->part[part].nentries) : 0;
+}

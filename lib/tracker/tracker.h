@@ -525,5 +525,7 @@ void trk_stats(const struct trk *t, struct trk_stats *out);
 
 /* Stored entries (sum over partitions; includes unreclaimed expired ones). */
 uint64_t trk_count(const struct trk *t);
+/* The same for one partition (0 for a partition out of range). */
+uint64_t trk_part_count(const struct trk *t, uint32_t part);
 
 #endif /* SWARM_TRACKER_H */

@@ -343,9 +343,120 @@ out:
 	return why[0] ? why : NULL;
 }
 
+/* Milliseconds until every node i < n is ready, or UINT64_MAX. */
+static uint64_t
+time_to_ready(struct sim *s, uint32_t n, uint64_t max_ms)
+{
+	uint64_t t0 = sim_now(s);
+	uint32_t i;
+
+	for (;;) {
+		for (i = 0; i < n; i++)
+			if (sim_up(s, i) && !clu_ready(sim_clu(s, i)))
+				break;
+		if (i == n)
+			return sim_now(s) - t0;
+		if (sim_now(s) - t0 >= max_ms)
+			return UINT64_MAX;
+		sim_run(s, 1);
+	}
+}
+
+static uint64_t
+repairs_sent(struct sim *s, uint32_t n)
+{
+	struct clu_stats st;
+	uint64_t sum = 0;
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		clu_get_stats(sim_clu(s, i), &st);
+		sum += st.repair_sent;
+	}
+	return sum;
+}
+
+/*
+ * Starting together. Empty nodes that start at once are a new cluster:
+ * they become ready as soon as each has heard its seeds (a few round
+ * trips, long before the 3-probe-interval deadline of a node alone) with
+ * no sync between them, and take writes through every node at once. A
+ * node whose seeds do not answer says not_ready (never no_node_available)
+ * until its deadline, then serves alone. A node started later into the
+ * ready cluster syncs from it rather than starting a cluster of its own.
+ */
+static const char *
+sc_coldstart(uint64_t seed)
+{
+	struct sim *s = make(3, seed, seed % 3 == 0 ?
+			RING_STRATEGY_STATIC_QUORUM : RING_STRATEGY_RING, 2);
+	uint8_t apart[3] = { 0, 1, 2 };
+	struct proto_readiness rd;
+	char name[32];
+	uint64_t t;
+	uint32_t i;
+
+	why[0] = '\0';
+	t = time_to_ready(s, 3, 2000);
+	CHECK(t <= 50, "a cold start took %llu ms to be ready (deadline %u)",
+		(unsigned long long)t, 3 * 200);
+	CHECK(repairs_sent(s, 3) == 0, "a cold start pushed %llu records",
+		(unsigned long long)repairs_sent(s, 3));
+	sim_run(s, 10);		/* the READY announcements cross */
+	for (i = 0; i < 3; i++) {
+		clu_readiness(sim_clu(s, i), sim_now(s), &rd);
+		CHECK(rd.state == PROTO_READY_SERVING && rd.owners == 3 &&
+			rd.synced == rd.partitions,
+			"n%u after a cold start: state %u owners %u", i + 1,
+			rd.state, rd.owners);
+		snprintf(name, sizeof(name), "cold/%u", i);
+		CHECK(sim_register(s, i, name, 100 + i, 2000) == PROTO_ST_OK,
+			"a write through n%u right after a cold start failed",
+			i + 1);
+	}
+	INVARIANTS(s, 20000);
+	sim_destroy(s);
+
+	/* seeds that never answer: not_ready with a hint, then alone */
+	s = make(3, seed, RING_STRATEGY_RING, 0);
+	sim_partition(s, apart);
+	sim_run(s, 20);
+	clu_readiness(sim_clu(s, 0), sim_now(s), &rd);
+	CHECK(rd.state == PROTO_READY_JOINING && rd.retry_after_ms > 0,
+		"a node without its seeds: state %u hint %u", rd.state,
+		rd.retry_after_ms);
+	CHECK(sim_register(s, 0, "lonely", 7, 50) == PROTO_ST_NOT_READY,
+		"a node without its seeds did not answer not_ready");
+	t = time_to_ready(s, 3, 5000);
+	CHECK(t != UINT64_MAX, "a node without its seeds never got ready");
+	CHECK(sim_register(s, 0, "lonely", 7, 2000) == PROTO_ST_OK,
+		"a node alone did not take a write after its deadline");
+	sim_heal(s);
+	CHECK(wait_alive(s, 3, 3, 8000), "membership did not heal");
+	INVARIANTS(s, 20000);
+	sim_destroy(s);
+
+	/* a late starter syncs from the ready cluster */
+	s = make(3, seed, RING_STRATEGY_RING, 0);
+	sim_crash(s, 2);
+	CHECK(time_to_ready(s, 2, 3000) != UINT64_MAX,
+		"two of three nodes never got ready");
+	CHECK(sim_register(s, 0, "early", 9, 2000) == PROTO_ST_OK,
+		"a write before the late node started failed");
+	sim_restart(s, 2);
+	CHECK(time_to_ready(s, 3, 5000) != UINT64_MAX,
+		"the late node never got ready");
+	CHECK(sim_whereis(s, 2, "early") == 9,
+		"the late node got ready without the cluster's entry");
+	INVARIANTS(s, 20000);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
 const char *const sim_scenarios[] = {
 	"basic", "lossy", "partition", "crash", "quorum", "replicas", "churn",
-	NULL,
+	"coldstart", NULL,
 };
 
 const char *
@@ -365,5 +476,7 @@ sim_scenario(const char *name, uint64_t seed)
 		return sc_churn(seed);
 	if (strcmp(name, "replicas") == 0)
 		return sc_replicas(seed);
+	if (strcmp(name, "coldstart") == 0)
+		return sc_coldstart(seed);
 	return "unknown scenario";
 }

@@ -44,7 +44,8 @@ test_header_roundtrip_and_rejects(void **state)
 	assert_true(g.epoch == h.epoch);
 	/* magic, version, type 0 and too large, reserved bytes, truncation */
 	struct { size_t off; uint8_t v; } cases[] = {
-		{ 0, 0x54 }, { 2, 2 }, { 3, 0 }, { 3, CLU_T__MAX }, { 5, 0x80 },
+		{ 0, 0x54 }, { 2, 1 }, { 2, 3 }, { 3, 0 }, { 3, CLU_T__MAX },
+		{ 5, 0x80 },
 		{ 10, 1 },
 	};
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -269,6 +270,7 @@ SCENARIO_TEST(crash)
 SCENARIO_TEST(quorum)
 SCENARIO_TEST(churn)
 SCENARIO_TEST(replicas)
+SCENARIO_TEST(coldstart)
 
 /* The same seed gives the same run, bit for bit. */
 static void
@@ -309,6 +311,7 @@ main(void)
 		cmocka_unit_test(test_sim_quorum),
 		cmocka_unit_test(test_sim_churn),
 		cmocka_unit_test(test_sim_replicas),
+		cmocka_unit_test(test_sim_coldstart),
 	};
 	const char *env = getenv("SWARM_SIM_SEEDS");
 	int rc;

@@ -684,6 +684,58 @@ test_lease(void **state)
 	assert_int_equal(p->u.entry.ttl_ms, 0);
 }
 
+/* lease_max_ms: a longer lease is shortened to it; no lease stays none. */
+static void
+test_lease_max(void **state)
+{
+	struct fx *f = *state;
+	struct proto_endpoint ep = ep4(10, 0, 0, 5, 555);
+	const struct proto_reply *p;
+	struct req r;
+
+	f->node.lease_max_ms = 2000;
+	reg_one(f, "long", 1, &ep, NULL, 0, 60000, T0);
+	reg_one(f, "short", 2, &ep, NULL, 0, 1500, T0);
+	reg_one(f, "exact", 3, &ep, NULL, 0, 2000, T0);
+	reg_one(f, "none", 4, &ep, NULL, 0, 0, T0);
+	p = whereis_one(f, "long", 4, T0);
+	expect_status(p, PROTO_OP_WHEREIS, PROTO_ST_OK);
+	assert_int_equal(p->u.entry.ttl_ms, 2000);
+	p = whereis_one(f, "short", 5, T0);
+	assert_int_equal(p->u.entry.ttl_ms, 1500);
+	p = whereis_one(f, "exact", 5, T0);
+	assert_int_equal(p->u.entry.ttl_ms, 2000);
+	p = whereis_one(f, "none", 4, T0);
+	assert_int_equal(p->u.entry.ttl_ms, 0);
+
+	/* WHEREIS_OR_REGISTER registers with the shortened lease and says so */
+	req_begin(&r, 0x3000);
+	assert_int_equal(proto_req_add_whereis_or_register(&r.e, "wor", 3, 5,
+			&ep, NULL, 0, 3600000), 0);
+	run(f, &r, T0);
+	p = rep_at(f, 0);
+	assert_int_equal(p->outcome, PROTO_WOR_REGISTERED);
+	assert_int_equal(p->u.entry.ttl_ms, 2000);
+
+	/* a renewal is shortened too, and the lease really ends there */
+	reg_one(f, "long", 1, &ep, NULL, 0, UINT32_MAX, T0 + 1000);
+	p = whereis_one(f, "long", 4, T0 + 2999);
+	expect_status(p, PROTO_OP_WHEREIS, PROTO_ST_OK);
+	assert_int_equal(p->u.entry.ttl_ms, 1);
+	p = whereis_one(f, "long", 4, T0 + 3000);
+	expect_status(p, PROTO_OP_WHEREIS, PROTO_ST_NOT_FOUND);
+	p = whereis_one(f, "wor", 3, T0 + 2000);
+	expect_status(p, PROTO_OP_WHEREIS, PROTO_ST_NOT_FOUND);
+	p = whereis_one(f, "none", 4, T0 + 3600000);
+	expect_status(p, PROTO_OP_WHEREIS, PROTO_ST_OK);
+
+	/* 0: no limit */
+	f->node.lease_max_ms = 0;
+	reg_one(f, "free", 6, &ep, NULL, 0, 60000, T0);
+	p = whereis_one(f, "free", 4, T0);
+	assert_int_equal(p->u.entry.ttl_ms, 60000);
+}
+
 /*
  * BUG (lib/exec + lib/tracker): the protocol allows endpoint family
  * "none" (port 0, no address) for plain name-to-handle registrations
@@ -1410,6 +1462,7 @@ main(void)
 		T(test_unregister_unconditional),
 		T(test_whereis_or_register),
 		T(test_lease),
+		T(test_lease_max),
 		T(test_register_endpoint_none),
 		T(test_join_unknown_and_idempotent),
 		T(test_members_unknown_group),

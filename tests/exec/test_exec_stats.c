@@ -3,7 +3,8 @@
  * without a node callback (whatever the body), `ok` with the callback's
  * counters, `internal` when the callback fails or gives bad names, cut to
  * what fits one reply op, and held to the reply budget like every large
- * answer.
+ * answer. And READINESS: "serving" for a standalone node, the node
+ * callback's word otherwise.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -328,6 +329,61 @@ test_reply_budget(void **state)
 	assert_int_equal(f->out.ops, 40);
 }
 
+static void
+fake_readiness(void *arg, uint64_t now, struct proto_readiness *out)
+{
+	struct fx *f = arg;
+
+	f->calls++;
+	assert_int_equal(now, NOW);
+	out->state = PROTO_READY_SYNCING;
+	out->synced = 1;
+	out->alive = 3;
+	out->owners = 2;
+	out->retry_after_ms = 100;
+}
+
+static void
+test_readiness(void **state)
+{
+	struct fx *f = *state;
+	struct proto_enc e;
+	struct proto_reply r;
+
+	/* standalone: always serving, every partition its own */
+	begin(f, &e);
+	assert_int_equal(proto_req_add_readiness(&e), 0);
+	assert_int_equal(proto_req_add_raw(&e, PROTO_OP_READINESS, 0, "x", 1),
+			0);
+	run(f, &e);
+	r = reply_for(f, 0);
+	assert_int_equal(r.status, PROTO_ST_OK);
+	assert_int_equal(r.u.ready.state, PROTO_READY_SERVING);
+	assert_int_equal(r.u.ready.partitions, 2);
+	assert_int_equal(r.u.ready.synced, 2);
+	assert_int_equal(r.u.ready.alive, 1);
+	assert_int_equal(r.u.ready.retry_after_ms, 0);
+	r = reply_for(f, 1);	/* READINESS has no body */
+	assert_int_equal(r.status, PROTO_ST_BAD_REQUEST);
+	assert_int_equal(r.u.field, PROTO_F_OP_LENGTH);
+
+	/* a cluster node: its callback answers */
+	f->node.readiness = fake_readiness;
+	f->node.readiness_arg = f;
+	f->calls = 0;
+	begin(f, &e);
+	assert_int_equal(proto_req_add_readiness(&e), 0);
+	run(f, &e);
+	assert_int_equal(f->calls, 1);
+	r = reply_for(f, 0);
+	assert_int_equal(r.status, PROTO_ST_OK);
+	assert_int_equal(r.u.ready.state, PROTO_READY_SYNCING);
+	assert_int_equal(r.u.ready.partitions, 2);
+	assert_int_equal(r.u.ready.synced, 1);
+	assert_int_equal(r.u.ready.owners, 2);
+	assert_int_equal(r.u.ready.retry_after_ms, 100);
+}
+
 int
 main(void)
 {
@@ -343,6 +399,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_long_list_is_cut, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_reply_budget, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_readiness, setup,
 			teardown),
 	};
 

@@ -37,6 +37,20 @@ check_rc() {
 	if [ "$rc" -eq "$want" ]; then ok "$d"; else
 		ko "$d (exit $rc, want $want)"; sed 's/^/    /' /tmp/swarm-it.out; fi
 }
+# eventually SECS CMD...: CMD succeeds within SECS seconds (asked every
+# 0.1 s); for conditions that take time to show (a lease running out,
+# counters of frames still in flight), never a fixed sleep
+eventually() {
+	local secs=$1 t
+	shift
+	for ((t = 0; t < secs * 10; t++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+# counter_at_least CMD KEY N: telemetry counter KEY of CMD is >= N
+counter_at_least() { [ "$(tel_get "$1" "$2")" -ge "$3" ]; }
 in_ns() { ip netns exec "$NS" "$@"; }
 ctl() { in_ns "$B/app/swarmctl/swarmctl" -s "$SERVER" --timeout 300 "$@"; }
 storm() { in_ns "$B/app/swarm-storm/swarm-storm" -s "$SERVER" -q "$@"; }
@@ -44,15 +58,16 @@ tel() { python3 tests/integration/swarm_net.py telemetry "$PREFIX" "$1"; }
 # tel_get CMD KEY: one counter from a telemetry command
 tel_get() { tel "$1" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'].get('$2', -1))"; }
 
-swarmd_start() {
+swarmd_start_once() {
 	: >"$LOG"
 	"$B/app/swarmd/swarmd" -l "$LCORES" --no-huge -m 512 --no-pci \
 		--file-prefix "$PREFIX" --vdev="net_af_packet0,iface=$DP,qpairs=$QPAIRS" \
 		-- -c configs/demo.conf --set ip=$IP/24 --set idle_sleep_us=100 \
 		"$@" >"$LOG" 2>&1 &
 	SWARMD_PID=$!
-	swarm_wait_line "$LOG" '^swarmd: node' 30
+	swarm_wait_start "$LOG" "$SWARMD_PID" 30
 }
+swarmd_start() { swarm_start_retry "$LOG" swarmd_start_once "$@"; }
 
 swarmd_stop() {
 	local rc
@@ -130,8 +145,8 @@ check "a version 2 request is answered bad_version" [ "$(raw_status bad_version)
 check "a reserved opcode is answered unsupported" [ "$(raw_status unsupported)" = 5 ]
 check "a 1500-byte request is answered too_large" [ "$(raw_status too_large)" = 7 ]
 check_rc "register with a 300 ms lease" 0 ctl register it-lease 3 --ttl 300
-sleep 0.6
-check_rc "the lease expired: not found" 1 ctl whereis it-lease
+lease_gone() { ctl whereis it-lease >/dev/null 2>&1; [ $? -eq 1 ]; }
+check "the lease expired: not found within 5 s" eventually 5 lease_gone
 check_rc "unregister with the right handle" 0 ctl unregister it-1 --handle 1
 check_rc "whereis after unregister: not found" 1 ctl whereis it-1
 
@@ -149,10 +164,10 @@ kinds=$(in_ns python3 tests/integration/swarm_net.py badpkt $HOST "$mac" \
 	10.78.0.1 $IP 7400 20)
 wait $STORM
 check "storm during malformed frames: zero loss, all verified" [ $? -eq 0 ]
-sleep 0.3
 for k in $kinds; do
 	case $k in
 	proto:bad_request)
+		eventually 5 counter_at_least /swarm/ops bad_request 20
 		n=$(tel_get /swarm/ops bad_request)
 		check "malformed request answered bad_request ($n)" [ "$n" -ge 20 ] ;;
 	ip_fragment)
@@ -162,9 +177,11 @@ for k in $kinds; do
 		# change nothing (checked below).
 		echo "# ip_fragment: held by the kernel (af_packet defrag), not counted" ;;
 	proto:dropped)
+		eventually 5 counter_at_least /swarm/stats proto_dropped 20
 		n=$(tel_get /swarm/stats proto_dropped)
 		check "non-protocol datagrams dropped and counted ($n)" [ "$n" -ge 20 ] ;;
 	*)
+		eventually 5 counter_at_least /swarm/drops "$k" 20
 		n=$(tel_get /swarm/drops "$k")
 		check "drop reason $k counted ($n)" [ "$n" -ge 20 ] ;;
 	esac

@@ -107,6 +107,66 @@ test_neigh_table(void **state)
 	}
 }
 
+/* Frames to peers off the subnet go to the gateway's MAC, found by ARP. */
+static void
+test_next_hop_gateway(void **state)
+{
+	static struct net_neigh t;
+	const rte_be32_t gw = RTE_BE32(RTE_IPV4(10, 0, 0, 1));
+	const rte_be32_t far = RTE_BE32(RTE_IPV4(192, 168, 7, 9));
+	struct net_if_cfg us, router;
+	struct rte_ether_addr mac;
+	uint8_t f[FRAME_CAP];
+	struct net_pkt pkt;
+	rte_be32_t ip, hop;
+	size_t len;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	us_cfg(&us);		/* 10.0.0.2/24, gateway 10.0.0.1 */
+	/* on the subnet: the peer itself, gateway or not */
+	assert_int_equal(net_next_hop(&us, PEER_IP), PEER_IP);
+	assert_int_equal(net_next_hop(&us, RTE_BE32(RTE_IPV4(10, 0, 0, 254))),
+			RTE_BE32(RTE_IPV4(10, 0, 0, 254)));
+	/* off the subnet: the gateway (a /24 boundary, and far away) */
+	assert_int_equal(net_next_hop(&us, RTE_BE32(RTE_IPV4(10, 0, 1, 2))), gw);
+	assert_int_equal(net_next_hop(&us, far), gw);
+	/* no gateway, or no netmask: every address is asked for directly */
+	us.gateway = 0;
+	assert_int_equal(net_next_hop(&us, far), far);
+	us_cfg(&us);
+	us.netmask = 0;
+	assert_int_equal(net_next_hop(&us, far), far);
+	us_cfg(&us);
+
+	/* the whole path: a miss asks ARP for the gateway, not for far */
+	hop = net_next_hop(&us, far);
+	assert_false(net_neigh_lookup(&t, hop, &mac));
+	assert_true(net_neigh_want(&t, hop, 1000, 100));
+	len = net_arp_request(f, sizeof(f), &us, hop);
+	assert_int_equal(f_arp(f)->arp_data.arp_tip, gw);
+	/* the router answers; its reply is learned under its address */
+	peer_cfg(&router);
+	router.ip = gw;
+	router.mac = peer_mac;
+	assert_int_equal(net_classify(f, len, &router, false, false, &pkt),
+			NET_V_ARP_REPLY);
+	len = net_arp_reply(f, len, &router);
+	assert_true(net_arp_learn(f, len, &us, &ip, &mac));
+	assert_int_equal(ip, gw);
+	net_neigh_learn(&t, ip, &mac, 1010);
+	/* far is now reached through the router's MAC; far itself is unknown */
+	assert_true(net_neigh_lookup(&t, net_next_hop(&us, far), &mac));
+	assert_true(rte_is_same_ether_addr(&mac, &peer_mac));
+	assert_false(net_neigh_lookup(&t, far, &mac));
+	/* and the frame built for it: router's MAC, far's IP */
+	len = net_build_udp_frame(f, sizeof(f), &us.mac, &mac, us.ip, far,
+			7401, 7401, "x", 1);
+	assert_true(len > 0);
+	assert_true(rte_is_same_ether_addr(&f_eth(f)->dst_addr, &peer_mac));
+	assert_int_equal(f_ip(f)->dst_addr, far);
+}
+
 int
 net_tests_neigh(void)
 {
@@ -114,6 +174,7 @@ net_tests_neigh(void)
 		cmocka_unit_test(test_arp_request_is_answered),
 		cmocka_unit_test(test_arp_learn_refuses),
 		cmocka_unit_test(test_neigh_table),
+		cmocka_unit_test(test_next_hop_gateway),
 	};
 
 	return cmocka_run_group_tests_name("net_neigh", tests, NULL, NULL);

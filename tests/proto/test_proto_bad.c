@@ -283,7 +283,7 @@ static void
 test_unknown_opcodes_are_skipped(void **state)
 {
 	static const uint8_t codes[] = { 0x00, PROTO_OP_REGISTER_MANAGED,
-		PROTO_OP_SEND, 0x32, 0x40, 0x80, 0xff };
+		PROTO_OP_SEND, 0x33, 0x40, 0x80, 0xff };
 	struct proto_req req;
 	struct proto_op o;
 	struct raw r;

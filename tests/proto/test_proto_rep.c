@@ -214,6 +214,75 @@ test_node_status(void **state)
 	free(copy);
 }
 
+static void
+test_readiness_and_not_ready(void **state)
+{
+	uint8_t buf[256], raw[64];
+	struct proto_readiness rd = { .state = PROTO_READY_SYNCING,
+		.partitions = 4, .synced = 3, .alive = 5, .owners = 4,
+		.retry_after_ms = 100 };
+	struct proto_readiness bad;
+	struct proto_rep rep;
+	struct proto_reply r;
+	struct proto_enc e;
+	uint8_t *copy;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(proto_rep_init(&e, buf, sizeof(buf), REQ_ID),
+			PROTO_OK);
+	assert_int_equal(proto_rep_add_readiness(&e, 0, &rd), PROTO_OK);
+	assert_int_equal(proto_rep_add_retry(&e, 1, PROTO_OP_WHEREIS,
+				PROTO_ST_NOT_READY, 40), PROTO_OK);
+	/* only the two statuses whose body is a hint */
+	assert_int_equal(proto_rep_add_retry(&e, 2, PROTO_OP_WHEREIS,
+				PROTO_ST_NO_NODE_AVAILABLE, 40), PROTO_EINVAL);
+	/* out of range: state, synced > partitions, no partition, alive 0 */
+	bad = rd, bad.state = PROTO_READY_STATE_MAX + 1;
+	assert_int_equal(proto_rep_add_readiness(&e, 2, &bad), PROTO_EINVAL);
+	bad = rd, bad.synced = 5;
+	assert_int_equal(proto_rep_add_readiness(&e, 2, &bad), PROTO_EINVAL);
+	bad = rd, bad.partitions = 0, bad.synced = 0;
+	assert_int_equal(proto_rep_add_readiness(&e, 2, &bad), PROTO_EINVAL);
+	bad = rd, bad.alive = 0;
+	assert_int_equal(proto_rep_add_readiness(&e, 2, &bad), PROTO_EINVAL);
+	len = proto_enc_finish(&e);
+	/* 16 header + 6 + 13 readiness + 6 + 4 hint */
+	assert_int_equal(len, 16 + 6 + 13 + 6 + 4);
+	copy = tu_dup(buf, len);
+	assert_int_equal(proto_rep_parse(&rep, copy, len), PROTO_OK);
+	assert_int_equal(proto_rep_next(&rep, &r), PROTO_OK);
+	assert_int_equal(r.opcode, PROTO_OP_READINESS);
+	assert_int_equal(r.u.ready.state, PROTO_READY_SYNCING);
+	assert_int_equal(r.u.ready.partitions, 4);
+	assert_int_equal(r.u.ready.synced, 3);
+	assert_int_equal(r.u.ready.alive, 5);
+	assert_int_equal(r.u.ready.owners, 4);
+	assert_int_equal(r.u.ready.retry_after_ms, 100);
+	assert_int_equal(proto_rep_next(&rep, &r), PROTO_OK);
+	assert_int_equal(r.status, PROTO_ST_NOT_READY);
+	assert_int_equal(r.u.retry_after_ms, 40);
+	assert_string_equal(proto_status_name(PROTO_ST_NOT_READY),
+			"not_ready");
+	assert_string_equal(proto_opcode_name(PROTO_OP_READINESS),
+			"READINESS");
+	assert_string_equal(proto_ready_state_name(PROTO_READY_NO_OWNER),
+			"no_owner");
+	free(copy);
+
+	/* a decoder refuses a readiness body with an unknown state */
+	assert_int_equal(proto_rep_init(&e, raw, sizeof(raw), REQ_ID),
+			PROTO_OK);
+	assert_int_equal(proto_rep_add_readiness(&e, 0, &rd), PROTO_OK);
+	assert_int_equal(proto_enc_finish(&e), 16 + 6 + 13);
+	raw[16 + 6] = PROTO_READY_STATE_MAX + 1;
+	copy = tu_dup(raw, 16 + 6 + 13);
+	assert_int_equal(proto_rep_parse(&rep, copy, 16 + 6 + 13), PROTO_OK);
+	assert_int_equal(proto_rep_next(&rep, &r), PROTO_EMALFORMED);
+	assert_int_equal(r.bad_field, PROTO_F_BODY);
+	free(copy);
+}
+
 /* Fills a page until it is full; checks count, cursor and every entry. */
 static void
 test_page_fills_and_round_trips(void **state)
@@ -530,6 +599,7 @@ main(void)
 		cmocka_unit_test(test_receipt_and_entries),
 		cmocka_unit_test(test_error_bodies),
 		cmocka_unit_test(test_node_status),
+		cmocka_unit_test(test_readiness_and_not_ready),
 		cmocka_unit_test(test_page_fills_and_round_trips),
 		cmocka_unit_test(test_page_end_empty_and_abort),
 		cmocka_unit_test(test_reply_splitting),

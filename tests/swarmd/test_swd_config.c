@@ -187,19 +187,22 @@ test_defaults(void **state)
 	assert_int_equal(c.tx_desc, 1024);
 	assert_int_equal(c.mbufs, 0);
 	assert_int_equal(c.tx_drain_us, 100);
-	assert_int_equal(c.rx_queues, 0);
 	assert_int_equal(c.idle_policy, SWD_IDLE_BACKOFF);
 	assert_int_equal(c.idle_pause_polls, 256);
 	assert_int_equal(c.idle_sleep_us, 200);
 	assert_int_equal(c.lease_sweep_ms, 100);
 	assert_int_equal(c.lease_max_ms, 0);
-	assert_int_equal(c.ring_steering, SWD_STEERING_SOFTWARE);
 	assert_true(c.telemetry);
 	assert_int_equal(c.log_level, SWD_LOG_INFO);
 	assert_int_equal(c.stats_interval_s, 0);
 	assert_int_equal(c.strategy, RING_STRATEGY_RING);
 	assert_int_equal(c.static_quorum_size, 2);
 	assert_int_equal(c.vnodes, 8192);
+	/* the cluster timers default to lib/cluster's and lib/tracker's */
+	assert_int_equal(c.fwd_timeout_ms, 2000);
+	assert_int_equal(c.repl_rto_ms, 100);
+	assert_int_equal(c.ae_interval_ms, 2000);
+	assert_int_equal(c.tombstone_ms, 60000);
 	assert_false(c.has_gateway);
 	assert_false(c.has_mac);
 	assert_false(c.has_cluster_key);
@@ -280,6 +283,13 @@ test_gateway_conf(void **state)
 	assert_false(ring_filter_allows(c.filter, "lab-1"));
 	assert_false(ring_filter_allows(c.filter, "gw-berlin-99@x"));
 	assert_true(ring_filter_allows(c.filter, "gw-berlin-03@site-7"));
+	assert_int_equal(c.lease_max_ms, 900000);
+	assert_int_equal(c.log_level, SWD_LOG_INFO);
+	assert_int_equal(c.stats_interval_s, 60);
+	assert_int_equal(c.fwd_timeout_ms, 2000);
+	assert_int_equal(c.repl_rto_ms, 100);
+	assert_int_equal(c.ae_interval_ms, 2000);
+	assert_int_equal(c.tombstone_ms, 60000);
 	swd_config_free(&c);
 }
 
@@ -362,23 +372,17 @@ test_accept_tables_dataplane(void **state)
 	accept(&c, "tx_drain_us", "10000");
 	assert_int_equal(c.tx_drain_us, 10000);
 	swd_config_free(&c);
-	accept(&c, "rx_queues", "3");
-	assert_int_equal(c.rx_queues, 3);
-	swd_config_free(&c);
 	accept(&c, "idle_policy", "poll");
 	assert_int_equal(c.idle_policy, SWD_IDLE_POLL);
 	swd_config_free(&c);
-	accept(&c, "idle_policy", "interrupt");
-	assert_int_equal(c.idle_policy, SWD_IDLE_INTERRUPT);
+	accept(&c, "idle_policy", "backoff");
+	assert_int_equal(c.idle_policy, SWD_IDLE_BACKOFF);
 	swd_config_free(&c);
 	accept(&c, "idle_pause_polls", "1000000");
 	assert_int_equal(c.idle_pause_polls, 1000000);
 	swd_config_free(&c);
 	accept(&c, "idle_sleep_us", "1");
 	assert_int_equal(c.idle_sleep_us, 1);
-	swd_config_free(&c);
-	accept(&c, "ring_steering", "flow");
-	assert_int_equal(c.ring_steering, SWD_STEERING_FLOW);
 	swd_config_free(&c);
 	accept(&c, "lease_sweep_ms", "60000");
 	assert_int_equal(c.lease_sweep_ms, 60000);
@@ -539,14 +543,12 @@ test_reject_values(void **state)
 	reject("mbufs", "1048577", "1024..1048576");
 	reject("tx_drain_us", "0", "must be an integer in 1..10000");
 	reject("tx_drain_us", "10001", "1..10000");
-	reject("rx_queues", "65", "or an integer in 1..64");
-	reject("idle_policy", "spin", "must be one of poll, backoff, interrupt, "
-			"got \"spin\"");
+	reject("idle_policy", "spin", "must be one of poll, backoff, got "
+			"\"spin\"");
 	reject("idle_policy", "Poll", "must be one of poll, backoff");
 	reject("idle_pause_polls", "0", "1..1000000");
 	reject("idle_pause_polls", "1000001", "1..1000000");
 	reject("idle_sleep_us", "100001", "1..100000");
-	reject("ring_steering", "hardware", "must be one of software, flow");
 	/* leases */
 	reject("lease_sweep_ms", "0", "1..60000");
 	reject("lease_sweep_ms", "60001", "1..60000");
@@ -887,12 +889,14 @@ test_usage(void **state)
 static const char *const all_keys[] = {
 	"node_name", "node_id", "ip", "gateway", "mac", "udp_port",
 	"gossip_port", "partitions", "expected_entries", "max_entries",
-	"burst", "rx_desc", "tx_desc", "mbufs", "tx_drain_us", "rx_queues",
+	"burst", "rx_desc", "tx_desc", "mbufs", "tx_drain_us",
 	"idle_policy", "idle_pause_polls", "idle_sleep_us", "lease_sweep_ms",
-	"lease_max_ms", "ring_steering", "telemetry", "log_level",
+	"lease_max_ms", "telemetry", "log_level",
 	"stats_interval_s", "strategy", "static_quorum_size", "vnodes",
 	"node_blacklist", "node_whitelist", "seeds", "cluster_key",
-	"cluster_keys_accepted",
+	"cluster_keys_accepted", "probe_interval_ms", "probe_timeout_ms",
+	"suspicion_mult", "fwd_timeout_ms", "repl_rto_ms", "ae_interval_ms",
+	"tombstone_ms",
 };
 
 static void
@@ -916,8 +920,12 @@ test_help(void **state)
 	assert_non_null(strstr(out_buf, "integer 1..65535; default: 7400"));
 	assert_non_null(strstr(out_buf, "power of two 64..4096; default: "
 			"1024"));
-	assert_non_null(strstr(out_buf, "one of: poll, backoff, interrupt; "
+	assert_non_null(strstr(out_buf, "one of: poll, backoff; "
 			"default: backoff"));
+	assert_null(strstr(out_buf, "interrupt"));
+	assert_null(strstr(out_buf, "rx_queues"));
+	assert_null(strstr(out_buf, "ring_steering"));
+	assert_non_null(strstr(out_buf, "integer 10..60000; default: 2000"));
 	assert_non_null(strstr(out_buf, "default: 1048576"));
 	assert_non_null(strstr(out_buf, "required"));
 	assert_non_null(strstr(out_buf, "--print-config"));
@@ -962,11 +970,9 @@ expect_same(const struct swd_config *a, const struct swd_config *b)
 	assert_int_equal(a->tx_desc, b->tx_desc);
 	assert_int_equal(a->mbufs, b->mbufs);
 	assert_int_equal(a->tx_drain_us, b->tx_drain_us);
-	assert_int_equal(a->rx_queues, b->rx_queues);
 	assert_int_equal(a->idle_policy, b->idle_policy);
 	assert_int_equal(a->idle_pause_polls, b->idle_pause_polls);
 	assert_int_equal(a->idle_sleep_us, b->idle_sleep_us);
-	assert_int_equal(a->ring_steering, b->ring_steering);
 	assert_int_equal(a->lease_sweep_ms, b->lease_sweep_ms);
 	assert_int_equal(a->lease_max_ms, b->lease_max_ms);
 	assert_int_equal(a->telemetry, b->telemetry);
@@ -986,6 +992,13 @@ expect_same(const struct swd_config *a, const struct swd_config *b)
 		assert_int_equal(a->seeds[i].ip, b->seeds[i].ip);
 		assert_int_equal(a->seeds[i].port, b->seeds[i].port);
 	}
+	assert_int_equal(a->probe_interval_ms, b->probe_interval_ms);
+	assert_int_equal(a->probe_timeout_ms, b->probe_timeout_ms);
+	assert_int_equal(a->suspicion_mult, b->suspicion_mult);
+	assert_int_equal(a->fwd_timeout_ms, b->fwd_timeout_ms);
+	assert_int_equal(a->repl_rto_ms, b->repl_rto_ms);
+	assert_int_equal(a->ae_interval_ms, b->ae_interval_ms);
+	assert_int_equal(a->tombstone_ms, b->tombstone_ms);
 }
 
 /* Loads text, prints it, reloads the print: same config, same print. */
@@ -1033,9 +1046,9 @@ test_print_round_trip(void **state)
 			"udp_port = 9000\ngossip_port = 9001\npartitions = 8\n"
 			"expected_entries = 4294967296\nmax_entries = 5000000\n"
 			"burst = 16\nrx_desc = 512\ntx_desc = 256\n"
-			"mbufs = 65536\ntx_drain_us = 20\nrx_queues = 4\n"
-			"idle_policy = interrupt\nidle_pause_polls = 10\n"
-			"idle_sleep_us = 50\nring_steering = flow\n"
+			"mbufs = 65536\ntx_drain_us = 20\n"
+			"idle_policy = poll\nidle_pause_polls = 10\n"
+			"idle_sleep_us = 50\n"
 			"lease_sweep_ms = 500\nlease_max_ms = 3600000\n"
 			"telemetry = off\nlog_level = debug\n"
 			"stats_interval_s = 10\n"
@@ -1044,7 +1057,9 @@ test_print_round_trip(void **state)
 			"node_blacklist = \"/a{1,3}/\", \"/q\\\"u\\\\o/\", "
 			"\"/ sp /\", \"/h #x/\", plain-name\n"
 			"node_whitelist = /^x/, x@y.z\n"
-			"seeds = 172.16.0.2:9001, 10.9.8.7:1\n");
+			"seeds = 172.16.0.2:9001, 10.9.8.7:1\n"
+			"fwd_timeout_ms = 3000\nrepl_rto_ms = 250\n"
+			"ae_interval_ms = 5000\ntombstone_ms = 120000\n");
 }
 
 static void
@@ -1143,6 +1158,169 @@ test_cross_key_rules(void **state)
 			"gossip_port=7400", (char *)NULL), -EINVAL);
 	assert_string_equal(err, "--set: gossip_port: gossip_port and udp_port "
 			"must differ, both are 7400");
+	swd_config_free(&c);
+	unlink(path);
+	free(path);
+}
+
+/* Keys and values that did nothing are gone: refused like any unknown. */
+static void
+test_removed_keys(void **state)
+{
+	(void)state;
+	expect_error(BASE "rx_queues = 0\n", 4, "rx_queues", "unknown key");
+	expect_error(BASE "ring_steering = software\n", 4, "ring_steering",
+			"unknown key");
+	expect_error(BASE "ring_steering = flow\n", 4, "ring_steering",
+			"unknown key");
+	reject("idle_policy", "interrupt", "must be one of poll, backoff, got "
+			"\"interrupt\"");
+}
+
+/* The cluster protocol timers: ranges, defaults, the rules between them. */
+static void
+test_cluster_timers(void **state)
+{
+	struct swd_config c;
+	char err[SWD_CONFIG_ERR_MAX], *path;
+
+	(void)state;
+	/* each accepted at the ends of its range (the others at defaults) */
+	accept(&c, "fwd_timeout_ms", "60000");
+	assert_int_equal(c.fwd_timeout_ms, 60000);
+	assert_int_equal(c.repl_rto_ms, 100);
+	swd_config_free(&c);
+	accept(&c, "fwd_timeout_ms", "101");
+	assert_int_equal(c.fwd_timeout_ms, 101);
+	swd_config_free(&c);
+	accept(&c, "repl_rto_ms", "1");
+	assert_int_equal(c.repl_rto_ms, 1);
+	assert_int_equal(c.fwd_timeout_ms, 2000);
+	swd_config_free(&c);
+	accept(&c, "repl_rto_ms", "1999");
+	assert_int_equal(c.repl_rto_ms, 1999);
+	swd_config_free(&c);
+	accept(&c, "ae_interval_ms", "100");
+	assert_int_equal(c.ae_interval_ms, 100);
+	assert_int_equal(c.tombstone_ms, 60000);
+	swd_config_free(&c);
+	accept(&c, "ae_interval_ms", "30000");
+	assert_int_equal(c.ae_interval_ms, 30000);
+	swd_config_free(&c);
+	accept(&c, "tombstone_ms", "4000");
+	assert_int_equal(c.tombstone_ms, 4000);
+	assert_int_equal(c.ae_interval_ms, 2000);
+	swd_config_free(&c);
+	accept(&c, "tombstone_ms", "86400000");
+	assert_int_equal(c.tombstone_ms, 86400000);
+	swd_config_free(&c);
+	load_ok(&c, BASE "fwd_timeout_ms = 10\nrepl_rto_ms = 9\n");
+	assert_int_equal(c.fwd_timeout_ms, 10);
+	assert_int_equal(c.repl_rto_ms, 9);
+	swd_config_free(&c);
+	load_ok(&c, BASE "repl_rto_ms = 10000\nfwd_timeout_ms = 10001\n");
+	assert_int_equal(c.repl_rto_ms, 10000);
+	swd_config_free(&c);
+	load_ok(&c, BASE "ae_interval_ms = 600000\ntombstone_ms = 1200000\n");
+	assert_int_equal(c.ae_interval_ms, 600000);
+	assert_int_equal(c.tombstone_ms, 1200000);
+	swd_config_free(&c);
+	load_ok(&c, BASE "tombstone_ms = 1000\nae_interval_ms = 500\n");
+	assert_int_equal(c.tombstone_ms, 1000);
+	assert_int_equal(c.ae_interval_ms, 500);
+	swd_config_free(&c);
+
+	/* out of range: the message names the line, the key and the range */
+	reject("fwd_timeout_ms", "9", "must be an integer in 10..60000, got "
+			"\"9\"");
+	reject("fwd_timeout_ms", "60001", "must be an integer in 10..60000");
+	reject("fwd_timeout_ms", "", "empty value");
+	reject("repl_rto_ms", "0", "must be an integer in 1..10000, got \"0\"");
+	reject("repl_rto_ms", "10001", "must be an integer in 1..10000");
+	reject("ae_interval_ms", "99", "must be an integer in 100..600000");
+	reject("ae_interval_ms", "600001", "must be an integer in 100..600000");
+	reject("tombstone_ms", "999", "must be an integer in 1000..86400000");
+	reject("tombstone_ms", "86400001", "must be an integer in "
+			"1000..86400000");
+	reject("tombstone_ms", "-1", "must be an integer");
+	reject("repl_rto_ms", "1e3", "must be an integer");
+
+	/* repl_rto_ms below fwd_timeout_ms: at the key that was set */
+	expect_error(BASE "repl_rto_ms = 2000\n", 4, "repl_rto_ms",
+			"repl_rto_ms (2000) must be below fwd_timeout_ms "
+			"(2000)");
+	expect_error(BASE "fwd_timeout_ms = 100\n", 4, "fwd_timeout_ms",
+			"repl_rto_ms (100) must be below fwd_timeout_ms (100)");
+	expect_error(BASE "fwd_timeout_ms = 500\nrepl_rto_ms = 800\n", 5,
+			"repl_rto_ms", "must be below fwd_timeout_ms (500)");
+	/* tombstone_ms at least 2 x ae_interval_ms */
+	expect_error(BASE "tombstone_ms = 3999\n", 4, "tombstone_ms",
+			"tombstone_ms (3999) must be at least 2 x "
+			"ae_interval_ms (2000)");
+	expect_error(BASE "ae_interval_ms = 40000\n", 4, "ae_interval_ms",
+			"tombstone_ms (60000) must be at least 2 x "
+			"ae_interval_ms (40000)");
+	/* through --set */
+	path = write_tmp(BASE, strlen(BASE));
+	assert_int_equal(load_argv(&c, err, sizeof(err), "-c", path, "--set",
+			"repl_rto_ms=5000", (char *)NULL), -EINVAL);
+	assert_string_equal(err, "--set: repl_rto_ms: repl_rto_ms (5000) "
+			"must be below fwd_timeout_ms (2000)");
+	swd_config_free(&c);
+	assert_int_equal(load_argv(&c, err, sizeof(err), "-c", path, "--set",
+			"tombstone_ms=1000", (char *)NULL), -EINVAL);
+	assert_string_equal(err, "--set: tombstone_ms: tombstone_ms (1000) "
+			"must be at least 2 x ae_interval_ms (2000)");
+	swd_config_free(&c);
+	assert_int_equal(load_argv(&c, err, sizeof(err), "-c", path, "--set",
+			"fwd_timeout_ms=5000", "--set", "repl_rto_ms=4999",
+			"--set", "ae_interval_ms=1000", "--set",
+			"tombstone_ms=2000", (char *)NULL), 0);
+	assert_int_equal(c.fwd_timeout_ms, 5000);
+	assert_int_equal(c.repl_rto_ms, 4999);
+	assert_int_equal(c.ae_interval_ms, 1000);
+	assert_int_equal(c.tombstone_ms, 2000);
+	swd_config_free(&c);
+	unlink(path);
+	free(path);
+}
+
+/* stats_interval_s prints info messages: refused when they are hidden. */
+static void
+test_stats_needs_info(void **state)
+{
+	struct swd_config c;
+	char err[SWD_CONFIG_ERR_MAX], *path;
+
+	(void)state;
+	accept(&c, "stats_interval_s", "1");
+	assert_int_equal(c.stats_interval_s, 1);
+	assert_int_equal(c.log_level, SWD_LOG_INFO);
+	swd_config_free(&c);
+	load_ok(&c, BASE "log_level = debug\nstats_interval_s = 60\n");
+	swd_config_free(&c);
+	load_ok(&c, BASE "log_level = error\nstats_interval_s = 0\n");
+	assert_int_equal(c.log_level, SWD_LOG_ERROR);
+	swd_config_free(&c);
+	expect_error(BASE "log_level = warning\nstats_interval_s = 60\n", 5,
+			"stats_interval_s", "stats_interval_s needs log_level "
+			"info or debug (the counter lines are info messages), "
+			"log_level is warning");
+	path = write_tmp(BASE "stats_interval_s = 10\n",
+			strlen(BASE "stats_interval_s = 10\n"));
+	assert_int_equal(load_argv(&c, err, sizeof(err), "-c", path, "--set",
+			"log_level=error", (char *)NULL), -EINVAL);
+	assert_non_null(strstr(err, ":4: stats_interval_s: stats_interval_s "
+			"needs log_level info or debug"));
+	assert_non_null(strstr(err, "log_level is error"));
+	swd_config_free(&c);
+	unlink(path);
+	free(path);
+	path = write_tmp(BASE "log_level = error\n",
+			strlen(BASE "log_level = error\n"));
+	assert_int_equal(load_argv(&c, err, sizeof(err), "-c", path, "--set",
+			"stats_interval_s=5", (char *)NULL), -EINVAL);
+	assert_non_null(strstr(err, "--set: stats_interval_s: "));
 	swd_config_free(&c);
 	unlink(path);
 	free(path);
@@ -1317,7 +1495,8 @@ test_names(void **state)
 	(void)state;
 	assert_string_equal(swd_idle_policy_name(SWD_IDLE_POLL), "poll");
 	assert_string_equal(swd_idle_policy_name(SWD_IDLE_BACKOFF), "backoff");
-	assert_string_equal(swd_ring_steering_name(SWD_STEERING_FLOW), "flow");
+	assert_string_equal(swd_idle_policy_name((enum swd_idle_policy)2), "?");
+	assert_string_equal(swd_log_level_name(SWD_LOG_DEBUG), "debug");
 	assert_string_equal(swd_log_level_name(SWD_LOG_WARNING), "warning");
 }
 
@@ -1347,6 +1526,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_print_secrets),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_cross_key_rules),
+		cmocka_unit_test(test_removed_keys),
+		cmocka_unit_test(test_cluster_timers),
+		cmocka_unit_test(test_stats_needs_info),
 		cmocka_unit_test(test_bad_regex_named),
 		cmocka_unit_test(test_file_limits),
 		cmocka_unit_test(test_unreadable),

@@ -4,8 +4,9 @@
 #   1. installs missing Debian packages (scripts/deps.sh, as root)
 #   2. release-style build (warnings are errors) + unit tests
 #   3. integration tests: real swarmd on DPDK (net_af_packet on a veth) with
-#      swarmctl, swarm-storm and raw frames from a network namespace; then
-#      the cluster tests: 3 and 5 swarmd nodes on a bridge (a 1M-name storm,
+#      swarmctl, swarm-storm and raw frames from a network namespace; every
+#      example config started; then the cluster tests: 3 and 5 swarmd
+#      nodes on a bridge (readiness after a cold start, a 1M-name storm,
 #      kill -9, restart and resync, netsplit and heal, quorum, wrong key)
 #   4. AddressSanitizer + UndefinedBehaviorSanitizer build + unit tests
 #   5. the integration tests again on the sanitizer build (leaks at exit),
@@ -96,6 +97,8 @@ integration_run() {
 if [ -x build/app/swarmd/swarmd ]; then
 	step "integration tests (swarmd on net_af_packet, clients in a netns)"
 	integration_run "integration" build
+	step "example configurations (each configs/*.conf starts, serves, stops)"
+	integration_run "configs" build tests/integration/configs.sh
 	step "cluster tests (3 and 5 swarmd nodes on a bridge)"
 	integration_run "cluster" build tests/integration/cluster.sh
 fi

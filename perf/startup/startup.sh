@@ -8,12 +8,14 @@
 # init and port set-up, not ours to shorten), then until the last write ok.
 # Not a test (no pass/fail on timing): the figures go to perf/RESULTS.md.
 # Needs root. Default: 50 rounds, build/. STARTUP_LOGS=DIR keeps every
-# round's node logs there.
+# round's node logs there; STARTUP_SET="k=v ..." adds --set overrides.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 ROUNDS=${1:-50}
 B=${2:-build}
 SWARMD=$B/app/swarmd/swarmd
+SETS=()
+for kv in ${STARTUP_SET:-}; do SETS+=(--set "$kv"); done
 . scripts/cluster_net.sh
 swarm_cluster_lock 600 || { echo "startup: the cluster topology is in use"; exit 1; }
 TMPD=$(mktemp -d /tmp/swarm-startup.XXXXXX)
@@ -41,7 +43,8 @@ spawn() {
 	local -a eal
 	mapfile -t eal < <(swarm_cluster_eal_args "$i")
 	"$SWARMD" "${eal[@]}" -- -c configs/cluster.conf --set "node_name=n$i" \
-		--set "node_id=$i" --set "ip=10.79.0.$i/24" >"$TMPD/n$i.log" 2>&1 9>&- &
+		--set "node_id=$i" --set "ip=10.79.0.$i/24" "${SETS[@]}" \
+		>"$TMPD/n$i.log" 2>&1 9>&- &
 	SWARM_CL_PID[i]=$!
 }
 all_ready_lines() {

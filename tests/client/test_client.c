@@ -689,6 +689,33 @@ fake_answer(struct fake *f, const uint8_t *buf, size_t len,
 		fake_send(f, to, &e);
 		return;
 	}
+	if (f->mode == 4 || f->mode == 5) {
+		/* a syncing node: READINESS says so (mode 5: for 3 asks, then
+		 * serving), every other op not_ready with a 30 ms hint */
+		struct proto_readiness rd = { .state = PROTO_READY_SYNCING,
+			.partitions = 2, .synced = 1, .alive = 3, .owners = 2,
+			.retry_after_ms = 30 };
+
+		proto_rep_init(&e, out, sizeof(out), req.req_id);
+		for (i = 0; i < n; i++) {
+			if (ops[i] != PROTO_OP_READINESS) {
+				assert_int_equal(proto_rep_add_retry(&e,
+					(uint16_t)i, ops[i], PROTO_ST_NOT_READY,
+					30), 0);
+				continue;
+			}
+			if (f->mode == 5 && f->nreq > 3) {
+				rd.state = PROTO_READY_SERVING;
+				rd.synced = 2;
+				rd.owners = 3;
+				rd.retry_after_ms = 0;
+			}
+			assert_int_equal(proto_rep_add_readiness(&e,
+					(uint16_t)i, &rd), 0);
+		}
+		fake_send(f, to, &e);
+		return;
+	}
 	if (f->mode == 3) {	/* STATS ok with a name out of [a-z0-9_.] */
 		static const char *const names[] = { "abc" };
 		static const uint64_t values[] = { 1 };
@@ -805,6 +832,62 @@ test_fake_server(void **state)
 	assert_int_equal(res.nstats, 0);
 	assert_null(res.stats);
 	assert_int_equal(f.nreq, 1);
+
+	/* mode 4: a syncing node: not_ready is retried after its hint and
+	 * is what the call ends with; READINESS reports the sync */
+	f.mode = 4;
+	f.nreq = 0;
+	t0 = now_ms();
+	assert_int_equal(swc_whereis(c, "x", 1, &res), PROTO_ST_NOT_READY);
+	assert_true(now_ms() - t0 >= 3 * 30);
+	assert_int_equal(res.tries, 4);
+	assert_int_equal(res.retry_after_ms, 30);
+	assert_int_equal(f.nreq, 4);
+	assert_int_equal(swc_readiness(c, -1, &res), PROTO_ST_OK);
+	assert_int_equal(res.ready.state, PROTO_READY_SYNCING);
+	assert_int_equal(res.ready.synced, 1);
+	assert_int_equal(res.ready.partitions, 2);
+	/* waiting for it runs out */
+	t0 = now_ms();
+	assert_int_equal(swc_wait_ready(c, -1, 100, false, &res),
+			PROTO_ST_NOT_READY);
+	assert_true(now_ms() - t0 >= 100);
+	assert_int_equal(res.status, PROTO_ST_OK);
+	assert_int_equal(res.ready.state, PROTO_READY_SYNCING);
+
+	/* mode 5: the node becomes ready on the fourth question */
+	f.mode = 5;
+	f.nreq = 0;
+	assert_int_equal(swc_wait_ready(c, -1, 5000, true, &res), PROTO_ST_OK);
+	assert_int_equal(res.ready.state, PROTO_READY_SERVING);
+	assert_int_equal(f.nreq, 4);
+
+	/* not_ready sends the next attempt to the next server at once */
+	{
+		uint16_t port;
+		struct udp_server *s = udp_server_start(&port, 0);
+		char a0[32], a1[32];
+		const char *servers[2] = { a0, a1 };
+		struct swc_options o = { .timeout_ms = 300, .retries = 3 };
+		struct swc_client *c2;
+
+		assert_non_null(s);
+		snprintf(a0, sizeof(a0), "127.0.0.1:%u", f.port);
+		snprintf(a1, sizeof(a1), "127.0.0.1:%u", port);
+		c2 = swc_client_new(servers, 2, &o, NULL, NULL, 0);
+		assert_non_null(c2);
+		f.mode = 4;
+		f.nreq = 0;
+		assert_int_equal(swc_register(c2, "nr", 2, 7, NULL, NULL, 0, 0,
+				&res), PROTO_ST_OK);
+		assert_int_equal(res.server, 1);
+		assert_int_equal(res.tries, 2);
+		assert_int_equal(f.nreq, 1);
+		/* and the syncing node does not become the current one */
+		assert_int_equal(swc_client_current(c2), 1);
+		swc_client_free(c2);
+		udp_server_stop(s);
+	}
 
 	swc_batch_free(b);
 	swc_client_free(c);

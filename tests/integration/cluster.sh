@@ -9,8 +9,9 @@
 #   tests/integration/cluster.sh [BUILD_DIR]      (default: build)
 #
 # Checks (numbers for CLUSTER_ONLY):
-#   0  (always) every node starts, answers ping and STATUS, and takes a
-#      REGISTER and a WHEREIS through its own address
+#   0  (always) every node starts and serves writes (READINESS) within
+#      READY_MS of the last start (time printed); each answers ping and
+#      STATUS, and takes a REGISTER and a WHEREIS through its own address
 #   3-node cluster, strategy ring:
 #   1  every node sees cluster.alive == 3
 #   2  a REGISTER through node 1 resolves on nodes 1, 2, 3
@@ -27,8 +28,9 @@
 #      agrees on every name, including one registered on both sides
 #   10 a node with another cluster_key never joins; auth_failed rises
 #   11 separate 3-node cluster, static_quorum_ring with quorum 2: without
-#      quorum a REGISTER answers no_node_available; with it back, writes
-#      work and an earlier name is still there
+#      quorum a REGISTER answers no_node_available; node 2 restarts and
+#      syncs, both serve writes again (READINESS), and an earlier name is
+#      still there
 #   12 5-node cluster: converges, a name registered on node 5 resolves on
 #      all 5
 #

@@ -102,7 +102,7 @@ check "bad value message names the key" grep -q 'udp_port' /tmp/swarm-it.out
 check_rc "unknown key exits 2" 2 bad -c configs/demo.conf --set no_such_key=1
 check_rc "missing file exits 2" 2 bad -c /nonexistent.conf
 check_rc "--check of the demo config exits 0" 0 bad -c configs/demo.conf --check
-check_rc "ring_steering=flow (not implemented) exits 2" 2 bad -c configs/demo.conf --set ring_steering=flow
+check_rc "a removed key (ring_steering) exits 2" 2 bad -c configs/demo.conf --set ring_steering=flow
 check "the message names ring_steering" grep -q 'ring_steering' /tmp/swarm-it.out
 
 # --- start

@@ -2,7 +2,7 @@
  * clu.h - one node of a swarm cluster, as a pure state machine (sans-IO).
  *
  * A struct clu joins SWIM membership (lib/member), the hash ring over the
- * live allowed members (lib/ring), the node's registry (lib/tracker) and
+ * live members the filters allow (lib/ring), the node's registry (lib/tracker) and
  * the client request path (lib/exec) into the cluster protocol of
  * docs/cluster.md:
  *
@@ -10,7 +10,7 @@
  *    to another node is forwarded to that node, executed there, and its
  *    answer relayed back to the client by the node the client talked to;
  *  - replication: every change a node makes is appended to a per-partition
- *    log of batches, streamed to every live allowed peer with sequence
+ *    log of batches, streamed to every live peer (excluded ones too: they are replicas) with sequence
  *    numbers, cumulative acks and go-back-N retransmission;
  *  - anti-entropy: per-partition digests are exchanged periodically and the
  *    differing segments repaired by paced scans; a joining node syncs the

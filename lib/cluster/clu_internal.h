@@ -79,7 +79,6 @@ struct clu_repair {
 struct clu_peer {
 	bool used;
 	uint8_t state;		/* enum mbr_state */
-	bool allowed;		/* by the ring filter */
 	bool conflict;		/* id clash: ignored */
 	bool ready;		/* it said it has synced: it may own names */
 	bool heard;		/* a datagram of it (this epoch) reached us */
@@ -206,7 +205,7 @@ struct clu {
 uint64_t clu_rand(struct clu *c);
 struct clu_peer *clu_peer_by_id(struct clu *c, uint32_t id);
 bool clu_peer_live(const struct clu_peer *p);
-bool clu_peer_serves(const struct clu_peer *p);	/* live, allowed, no clash */
+bool clu_peer_serves(const struct clu_peer *p);	/* live, no id clash */
 bool clu_is_dead(const struct clu *c, uint32_t id);
 /* Start a datagram to dst: the writer is positioned after the header. */
 struct clu_wr *clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type,

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "clu_internal.h"
-#include "ring_filter.h"
 
 void
 clu_config_default(struct clu_config *cfg)
@@ -65,10 +64,17 @@ clu_peer_live(const struct clu_peer *p)
 	return p->used && (p->state == MBR_ALIVE || p->state == MBR_SUSPECT);
 }
 
+/*
+ * A serving peer takes part in the registry: it gets our replication
+ * stream and repairs, and we take its forwards and answer them. Whether
+ * it may also own names is the ring's business: ring_build leaves out
+ * the members the filters exclude, so an excluded node is a full replica
+ * that forwards every write, never an owner.
+ */
 bool
 clu_peer_serves(const struct clu_peer *p)
 {
-	return clu_peer_live(p) && p->allowed && !p->conflict;
+	return clu_peer_live(p) && !p->conflict;
 }
 
 struct clu_peer *
@@ -107,13 +113,6 @@ dead_set(struct clu *c, uint32_t id, bool dead)
 	}
 	if (dead && c->ndead < CLU_PEERS_MAX)
 		c->dead[c->ndead++] = id;
-}
-
-static bool
-allowed(const struct clu *c, const char *name)
-{
-	return c->cfg.policy.filter == NULL ||
-		ring_filter_allows(c->cfg.policy.filter, name);
 }
 
 /* Rebuilds the ring from self and the serving peers. */
@@ -205,7 +204,6 @@ on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
 		p->id = ev->node.id;
 		p->conflict = id_taken(c, p, p->id);
 		c->st.id_conflicts += p->conflict;
-		p->allowed = allowed(c, p->name);
 	}
 	p->addr = ev->node.addr;
 	switch (ev->type) {

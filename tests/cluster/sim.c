@@ -16,6 +16,7 @@
 
 #include "proto_rep.h"
 #include "proto_req.h"
+#include "ring_filter.h"
 #include "sim.h"
 
 #define SIM_PORT	7401
@@ -67,6 +68,7 @@ struct sim {
 	struct node node[SIM_NODES_MAX];
 	uint8_t group[SIM_NODES_MAX];
 	struct clu_keyring keys;
+	struct ring_filter *filter;	/* built-in deny patterns, or NULL */
 	struct msg **heap;
 	size_t nheap, capheap;
 	struct client_op ops[MAX_CLIENT_OPS];
@@ -198,7 +200,8 @@ node_boot(struct sim *s, uint32_t i)
 	struct mbr_addr seeds[SIM_NODES_MAX];
 	uint32_t k;
 
-	snprintf(n->name, sizeof(n->name), "n%u", i + 1);
+	snprintf(n->name, sizeof(n->name), i + s->o.excluded >= s->o.nodes ?
+			"remsh-%u" : "n%u", i + 1);
 	clu_config_default(&cc);
 	cc.node_id = i + 1;
 	cc.name = n->name;
@@ -213,6 +216,7 @@ node_boot(struct sim *s, uint32_t i)
 	cc.policy.strategy = s->o.strategy;
 	cc.policy.quorum = s->o.quorum ? s->o.quorum : 1;
 	cc.policy.vnodes = 256;
+	cc.policy.filter = s->filter;
 	cc.keys = s->o.keys ? &s->keys : NULL;
 	cc.repl_log = 256;
 	cc.repl_window = 64;
@@ -262,6 +266,8 @@ sim_create(const struct sim_opts *o)
 	s->rng = o->seed;
 	s->now = 1000;
 	clu_keyring_init(&s->keys, key, NULL, 0);
+	if (o->excluded > 0 && (s->filter = ring_filter_create()) == NULL)
+		abort();
 	for (i = 0; i < o->nodes; i++)
 		node_boot(s, i);
 	return s;
@@ -307,6 +313,7 @@ sim_destroy(struct sim *s)
 		free(heap_pop(s));
 	free(s->heap);
 	free(s->model);
+	ring_filter_destroy(s->filter);
 	free(s);
 }
 

@@ -36,6 +36,8 @@ struct sim_opts {
 	uint32_t delay_min_ms, delay_max_ms;
 	uint64_t seed;
 	bool keys;		/* authenticate gossip */
+	uint32_t excluded;	/* the last ones are named remsh-N: members that
+				 * the built-in deny patterns keep off the ring */
 };
 
 struct sim;

@@ -454,9 +454,66 @@ out:
 	return why[0] ? why : NULL;
 }
 
+/*
+ * A member the filters keep off the ring (Swarm's remsh pattern) still
+ * takes part: it holds a full replica and answers reads from it, and the
+ * writes a client sends through it are forwarded to their owners and
+ * answered at once, never left to time out.
+ */
+static const char *
+sc_excluded(uint64_t seed)
+{
+	struct sim_opts o = {
+		.nodes = 3, .nparts = 2, .strategy = seed % 2 ?
+			RING_STRATEGY_RING : RING_STRATEGY_STATIC_QUORUM,
+		.quorum = 2, .delay_min_ms = 1, .delay_max_ms = 3,
+		.seed = seed, .keys = seed % 3 == 0, .excluded = 1,
+	};
+	struct sim *s = sim_create(&o);
+	struct proto_readiness rd;
+	uint64_t t0;
+	uint32_t i;
+	char name[32];
+	int st;
+
+	why[0] = '\0';
+	CHECK(wait_alive(s, 3, 3, 5000), "membership did not converge");
+	CHECK(time_to_ready(s, 3, 5000) != UINT64_MAX, "not every node got ready");
+	sim_run(s, 20);
+	for (i = 0; i < 3; i++)
+		CHECK(clu_ring_nodes(sim_clu(s, i)) == 2,
+			"n%u's ring holds %zu nodes, not the 2 allowed", i + 1,
+			clu_ring_nodes(sim_clu(s, i)));
+	clu_readiness(sim_clu(s, 2), sim_now(s), &rd);
+	CHECK(rd.state == PROTO_READY_SERVING && rd.owners == 2,
+		"the excluded node says state %u owners %u", rd.state, rd.owners);
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "via-remsh/%u", i);
+		t0 = sim_now(s);
+		st = sim_register(s, 2, name, 500 + i, 3000);
+		CHECK(st == PROTO_ST_OK, "a write through the excluded node "
+			"answered %d", st);
+		CHECK(sim_now(s) - t0 < 500, "a write through the excluded node "
+			"took %llu ms", (unsigned long long)(sim_now(s) - t0));
+		CHECK(sim_entry_owner(s, 2, name) == 3,
+			"%s does not belong to the node it was registered through",
+			name);
+	}
+	CHECK(sim_register(s, 0, "via-n1", 77, 2000) == PROTO_ST_OK,
+		"a write through n1 failed");
+	sim_run(s, 200);
+	CHECK(sim_whereis(s, 2, "via-n1") == 77,
+		"the excluded node does not hold the replica");
+	sim_workload(s, 300, 1500, 1);
+	INVARIANTS(s, 20000);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
 const char *const sim_scenarios[] = {
 	"basic", "lossy", "partition", "crash", "quorum", "replicas", "churn",
-	"coldstart", NULL,
+	"coldstart", "excluded", NULL,
 };
 
 const char *
@@ -478,5 +535,7 @@ sim_scenario(const char *name, uint64_t seed)
 		return sc_replicas(seed);
 	if (strcmp(name, "coldstart") == 0)
 		return sc_coldstart(seed);
+	if (strcmp(name, "excluded") == 0)
+		return sc_excluded(seed);
 	return "unknown scenario";
 }

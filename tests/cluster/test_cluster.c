@@ -271,6 +271,7 @@ SCENARIO_TEST(quorum)
 SCENARIO_TEST(churn)
 SCENARIO_TEST(replicas)
 SCENARIO_TEST(coldstart)
+SCENARIO_TEST(excluded)
 
 /* The same seed gives the same run, bit for bit. */
 static void
@@ -312,6 +313,7 @@ main(void)
 		cmocka_unit_test(test_sim_churn),
 		cmocka_unit_test(test_sim_replicas),
 		cmocka_unit_test(test_sim_coldstart),
+		cmocka_unit_test(test_sim_excluded),
 	};
 	const char *env = getenv("SWARM_SIM_SEEDS");
 	int rc;

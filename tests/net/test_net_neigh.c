@@ -113,7 +113,8 @@ test_next_hop_gateway(void **state)
 {
 	static struct net_neigh t;
 	const rte_be32_t gw = RTE_BE32(RTE_IPV4(10, 0, 0, 1));
-	const rte_be32_t far = RTE_BE32(RTE_IPV4(192, 168, 7, 9));
+	/* 172.16.7.9, not RTE_IPV4(172, ...): it shifts an int (UBSan) */
+	const rte_be32_t far = RTE_BE32(0xac100709u);
 	struct net_if_cfg us, router;
 	struct rte_ether_addr mac;
 	uint8_t f[FRAME_CAP];

@@ -13,19 +13,13 @@
  * bytes of answers (hundreds of WHEREIS of large entries). The reply is
  * capped at EXEC_MAX_REPLIES datagrams; the last EXEC_RESERVE of them are
  * kept for short answers, and an op whose full answer no longer fits the
- * budget gets `overloaded` instead, so every op is still answered. For a
- * source the caller does not trust it also sets a byte budget
- * (exec_opts.budget): every full answer is checked against what the bytes
- * of the request up to its op allow (the credit), less one datagram header
- * kept back while more ops follow; short answers always go out, and each
- * op's own share pays for its short answer (EXEC_AMP x 4 >= EXEC_SHORT_MAX).
- * The adds themselves are unchanged: exec_room_begin() lowers the
- * encoder's room to what the budget leaves, so an add that would overrun
- * it fails with PROTO_ENOSPC like one that overruns the datagram.
+ * budget gets `overloaded` instead, so every op is still answered.
  */
 #include <string.h>
 
 #include "exec_internal.h"
+
+
 
 uint8_t
 exec_status_of(int trk_status)
@@ -50,7 +44,7 @@ exec_status_of(int trk_status)
 /* ---- reply datagram management ---- */
 
 void
-exec_reply_open(struct exec_ctx *c)
+reply_open(struct exec_ctx *c)
 {
 	struct exec_out *o = c->out;
 
@@ -58,92 +52,32 @@ exec_reply_open(struct exec_ctx *c)
 }
 
 void
-exec_reply_close(struct exec_ctx *c)
+reply_close(struct exec_ctx *c)
 {
 	size_t len = proto_enc_finish(&c->enc);
 
-	if (len > 0) {
+	if (len > 0)
 		c->out->len[c->out->n++] = len;
-		c->spent += len;
-	}
 }
 
 /*
  * Full answers may go into the current datagram only while it is outside
  * the reserve, and into a next one only if that one is outside it too.
  */
-static bool
+bool
 reply_full_here(const struct exec_ctx *c)
 {
 	return c->out->n < EXEC_MAX_REPLIES - EXEC_RESERVE;
 }
 
-static bool
+bool
 reply_may_grow(const struct exec_ctx *c)
 {
 	return c->out->n + 1 < EXEC_MAX_REPLIES - EXEC_RESERVE;
 }
 
-bool
-exec_budgeted(const struct exec_ctx *c)
-{
-	return c->budget.reply_bytes_max != 0;
-}
-
-/*
- * What the byte budget leaves once `used` reply bytes are written: the
- * credit so far, less a datagram header kept back while more ops follow
- * (their short answers are paid by their own shares, but one of them may
- * need a datagram of its own).
- */
-static size_t
-budget_left(const struct exec_ctx *c, size_t used)
-{
-	size_t keep = c->more_ops ? PROTO_HDR_LEN : 0;
-
-	return c->credit > used + keep ? c->credit - used - keep : 0;
-}
-
-size_t
-exec_room_here(const struct exec_ctx *c)
-{
-	size_t room = reply_full_here(c) ? c->enc.w.left : 0, b;
-
-	if (!exec_budgeted(c))
-		return room;
-	b = budget_left(c, c->spent + (c->dgram_cap - c->enc.w.left));
-	return room < b ? room : b;
-}
-
-size_t
-exec_room_next(const struct exec_ctx *c)
-{
-	size_t room = reply_may_grow(c) ? c->dgram_cap - PROTO_HDR_LEN : 0, b;
-
-	if (!exec_budgeted(c))
-		return room;
-	b = budget_left(c, c->spent + PROTO_HDR_LEN + (c->enc.nops > 0 ?
-			c->dgram_cap - c->enc.w.left : 0));
-	return room < b ? room : b;
-}
-
-size_t
-exec_room_begin(struct exec_ctx *c, size_t room)
-{
-	size_t hidden = c->enc.w.left > room ? c->enc.w.left - room : 0;
-
-	c->enc.w.left -= hidden;
-	return hidden;
-}
-
 void
-exec_room_end(struct exec_ctx *c, size_t hidden)
-{
-	c->enc.w.left += hidden;
-}
-
-void
-exec_reply_count(struct exec_ctx *c, uint8_t status)
+reply_count(struct exec_ctx *c, uint8_t status)
 {
 	c->out->ops++;
 	c->out->status[status & 15]++;
@@ -151,15 +85,15 @@ exec_reply_count(struct exec_ctx *c, uint8_t status)
 
 /* Any short answer: always finds room (the reserve guarantees it). */
 void
-exec_reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
+reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
 		uint8_t status, int (*add)(struct exec_ctx *, uint16_t,
 			uint8_t, uint8_t))
 {
 	int rc = add(c, index, opcode, status);
 
 	if (rc == PROTO_ENOSPC && c->out->n + 1 < EXEC_MAX_REPLIES) {
-		exec_reply_close(c);
-		exec_reply_open(c);
+		reply_close(c);
+		reply_open(c);
 		rc = add(c, index, opcode, status);
 	}
 	/* The reserve makes this impossible; count it if it ever happens. */
@@ -167,7 +101,7 @@ exec_reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
 		c->out->unanswered++;
 		return;
 	}
-	exec_reply_count(c, status);
+	reply_count(c, status);
 }
 
 static int
@@ -182,33 +116,9 @@ add_empty(struct exec_ctx *c, uint16_t index, uint8_t opcode, uint8_t status)
 }
 
 void
-exec_reply_status(struct exec_ctx *c, const struct proto_op *op,
-		uint8_t status)
+reply_status(struct exec_ctx *c, const struct proto_op *op, uint8_t status)
 {
-	exec_reply_short(c, op->index, op->opcode, status, add_empty);
-}
-
-/* A refusal of the take hook: a retry hint, or no body. */
-static int
-add_refusal(struct exec_ctx *c, uint16_t index, uint8_t opcode,
-		uint8_t status)
-{
-	if (proto_rep_body_kind(opcode, status) == PROTO_BODY_RETRY)
-		return proto_rep_add_retry(&c->enc, index, opcode, status,
-				c->retry_ms);
-	return proto_rep_add_empty(&c->enc, index, opcode, status);
-}
-
-static void
-reply_refusal(struct exec_ctx *c, const struct proto_op *op,
-		const struct exec_refusal *rf)
-{
-	enum proto_body_kind k = proto_rep_body_kind(op->opcode, rf->status);
-	uint8_t status = k == PROTO_BODY_RETRY || k == PROTO_BODY_EMPTY ?
-		rf->status : PROTO_ST_INTERNAL;	/* not a refusal: a bug */
-
-	c->retry_ms = rf->retry_ms;
-	exec_reply_short(c, op->index, op->opcode, status, add_refusal);
+	reply_short(c, op->index, op->opcode, status, add_empty);
 }
 
 static void
@@ -218,8 +128,8 @@ reply_bad_field(struct exec_ctx *c, const struct proto_op *op, int err)
 			op->bad_field);
 
 	if (rc == PROTO_ENOSPC && c->out->n + 1 < EXEC_MAX_REPLIES) {
-		exec_reply_close(c);
-		exec_reply_open(c);
+		reply_close(c);
+		reply_open(c);
 		rc = proto_rep_add_error(&c->enc, op->index, op->opcode, err,
 				op->bad_field);
 	}
@@ -227,68 +137,39 @@ reply_bad_field(struct exec_ctx *c, const struct proto_op *op, int err)
 		c->out->unanswered++;
 		return;
 	}
-	exec_reply_count(c, err == PROTO_EUNSUPP ? PROTO_ST_UNSUPPORTED :
+	reply_count(c, err == PROTO_EUNSUPP ? PROTO_ST_UNSUPPORTED :
 			PROTO_ST_BAD_REQUEST);
 }
 
-typedef int (*add_fn)(struct exec_ctx *, const struct proto_op *,
-		const void *);
-
-static int
-add_within(struct exec_ctx *c, size_t room, add_fn add,
-		const struct proto_op *op, const void *arg)
-{
-	size_t hidden = exec_room_begin(c, room);
-	int rc = add(c, op, arg);
-
-	exec_room_end(c, hidden);
-	return rc;
-}
-
 /*
- * Adds a full answer with add(c, op, arg) where it fits: the current
- * datagram, else a fresh one when that leaves more room. PROTO_ENOSPC
- * when it fits neither (nothing written).
- */
-static int
-add_full(struct exec_ctx *c, const struct proto_op *op, add_fn add,
-		const void *arg)
-{
-	size_t here = exec_room_here(c), next = exec_room_next(c);
-	int rc = PROTO_ENOSPC;
-
-	if (here > 0)
-		rc = add_within(c, here, add, op, arg);
-	if (rc == PROTO_ENOSPC && next > here) {
-		exec_reply_close(c);
-		exec_reply_open(c);
-		rc = add_within(c, exec_room_here(c), add, op, arg);
-	}
-	return rc;
-}
-
-/*
- * Adds a large answer with add(c, op, arg); when it fits neither the
- * datagram budget nor the byte budget, answers `overloaded`.
+ * Adds a large answer with add_fn(c, arg); when it does not fit, moves to
+ * a new datagram if the budget allows, else answers `overloaded`.
  */
 static void
 reply_large(struct exec_ctx *c, const struct proto_op *op, uint8_t status,
-		add_fn add, const void *arg)
+		int (*add_fn)(struct exec_ctx *, const struct proto_op *,
+			const void *), const void *arg)
 {
-	int rc = add_full(c, op, add, arg);
+	int rc = PROTO_ENOSPC;
 
-	if (rc != 0)	/* EINVAL: nothing written, a bug: say so */
-		exec_reply_status(c, op, rc == PROTO_ENOSPC ?
-				PROTO_ST_OVERLOADED : PROTO_ST_INTERNAL);
-	else
-		exec_reply_count(c, status);
+	if (reply_full_here(c))
+		rc = add_fn(c, op, arg);
+	if (rc == PROTO_ENOSPC && reply_may_grow(c)) {
+		reply_close(c);
+		reply_open(c);
+		rc = add_fn(c, op, arg);
+	}
+	if (rc == PROTO_ENOSPC) {
+		reply_status(c, op, PROTO_ST_OVERLOADED);
+		return;
+	}
+	reply_count(c, rc == 0 ? status : PROTO_ST_INTERNAL);
 }
 
 /* ---- conversions ---- */
 
 void
-exec_entry_to_proto(const struct trk_entry *e, uint64_t now,
-		struct proto_entry *p)
+entry_to_proto(const struct trk_entry *e, uint64_t now, struct proto_entry *p)
 {
 	uint64_t lease = trk_entry_lease(e);
 	uint64_t left = lease > now ? lease - now : 0;
@@ -348,7 +229,7 @@ add_entry(struct exec_ctx *c, const struct proto_op *op, const void *arg)
 	const struct entry_arg *a = arg;
 	struct proto_entry pe;
 
-	exec_entry_to_proto(a->e, c->now, &pe);
+	entry_to_proto(a->e, c->now, &pe);
 	if (op->opcode == PROTO_OP_WHEREIS_OR_REGISTER)
 		return proto_rep_add_wor(&c->enc, op->index, a->outcome, &pe);
 	return proto_rep_add_entry(&c->enc, op->index, op->opcode, a->status,
@@ -383,7 +264,7 @@ op_register(struct exec_ctx *c, const struct proto_op *op)
 
 		reply_large(c, op, a.status, add_entry, &a);
 	} else
-		exec_reply_status(c, op, exec_status_of(rc));
+		reply_status(c, op, exec_status_of(rc));
 }
 
 static void
@@ -401,7 +282,7 @@ op_whereis_or_register(struct exec_ctx *c, const struct proto_op *op)
 
 		reply_large(c, op, PROTO_ST_OK, add_entry, &a);
 	} else
-		exec_reply_status(c, op, exec_status_of(rc));
+		reply_status(c, op, exec_status_of(rc));
 }
 
 static void
@@ -420,7 +301,7 @@ op_unregister(struct exec_ctx *c, const struct proto_op *op)
 		reply_large(c, op, a.status, add_entry, &a);
 		return;
 	}
-	exec_reply_status(c, op, exec_status_of(rc));
+	reply_status(c, op, exec_status_of(rc));
 }
 
 static void
@@ -431,7 +312,7 @@ op_whereis(struct exec_ctx *c, const struct proto_op *op)
 	struct entry_arg a = { e, PROTO_ST_OK, 0 };
 
 	if (e == NULL)
-		exec_reply_status(c, op, PROTO_ST_NOT_FOUND);
+		reply_status(c, op, PROTO_ST_NOT_FOUND);
 	else
 		reply_large(c, op, PROTO_ST_OK, add_entry, &a);
 }
@@ -450,14 +331,7 @@ op_join_leave(struct exec_ctx *c, const struct proto_op *op)
 		if (rc == TRK_NOT_FOUND)	/* leaving is idempotent */
 			rc = TRK_OK;
 	}
-	exec_reply_status(c, op, exec_status_of(rc));
-}
-
-static int
-add_node_status(struct exec_ctx *c, const struct proto_op *op,
-		const void *arg)
-{
-	return proto_rep_add_node_status(&c->enc, op->index, arg);
+	reply_status(c, op, exec_status_of(rc));
 }
 
 static void
@@ -474,8 +348,21 @@ op_status(struct exec_ctx *c, const struct proto_op *op)
 			c->now - c->node->start_ms : 0,
 		.name = { (const uint8_t *)name, (uint16_t)strlen(name) },
 	};
+	int rc = PROTO_ENOSPC;
 
-	reply_large(c, op, PROTO_ST_OK, add_node_status, &ns);
+	if (reply_full_here(c))
+		rc = proto_rep_add_node_status(&c->enc, op->index, &ns);
+
+	if (rc == PROTO_ENOSPC && reply_may_grow(c)) {
+		reply_close(c);
+		reply_open(c);
+		rc = proto_rep_add_node_status(&c->enc, op->index, &ns);
+	}
+	if (rc != 0)
+		reply_status(c, op, rc == PROTO_ENOSPC ? PROTO_ST_OVERLOADED :
+				PROTO_ST_INTERNAL);
+	else
+		reply_count(c, PROTO_ST_OK);
 }
 
 static int
@@ -501,49 +388,42 @@ op_readiness(struct exec_ctx *c, const struct proto_op *op)
 	reply_large(c, op, PROTO_ST_OK, add_readiness, &rd);
 }
 
-struct stats_arg {
-	const char *const *names;
-	const uint64_t *values;
-	size_t n;
-};
-
-static int
-add_stats(struct exec_ctx *c, const struct proto_op *op, const void *arg)
-{
-	const struct stats_arg *a = arg;
-
-	return proto_rep_add_stats(&c->enc, op->index, a->names, a->values,
-			a->n);
-}
-
 /*
  * Counters from the node's callback; the ones that would take the body
- * past one reply op are dropped from the end. Under a byte budget the list
- * is answered whole or `overloaded`, never cut to the budget: a client
- * looks counters up by name and could not tell a missing one from a cut.
+ * past one reply op are dropped from the end.
  */
 static void
 op_stats(struct exec_ctx *c, const struct proto_op *op)
 {
 	const char *names[PROTO_STATS_MAX];
 	uint64_t values[PROTO_STATS_MAX];
-	struct stats_arg a = { names, values, 0 };
-	size_t blen = 2;
-	int got;
+	size_t blen = 2, n = 0;
+	int got, rc = PROTO_ENOSPC;
 
 	got = c->node->stats(c->node->stats_arg, names, values,
 			PROTO_STATS_MAX);
 	if (got < 0 || got > (int)PROTO_STATS_MAX) {
-		exec_reply_status(c, op, PROTO_ST_INTERNAL);
+		reply_status(c, op, PROTO_ST_INTERNAL);
 		return;
 	}
-	while (a.n < (size_t)got && names[a.n] != NULL) {
-		blen += 1 + strnlen(names[a.n], PROTO_STATS_NAME_MAX + 1) + 8;
+	while (n < (size_t)got && names[n] != NULL) {
+		blen += 1 + strnlen(names[n], PROTO_STATS_NAME_MAX + 1) + 8;
 		if (blen > PROTO_REP_BODY_MAX)
 			break;
-		a.n++;
+		n++;
 	}
-	reply_large(c, op, PROTO_ST_OK, add_stats, &a);
+	if (reply_full_here(c))
+		rc = proto_rep_add_stats(&c->enc, op->index, names, values, n);
+	if (rc == PROTO_ENOSPC && reply_may_grow(c)) {
+		reply_close(c);
+		reply_open(c);
+		rc = proto_rep_add_stats(&c->enc, op->index, names, values, n);
+	}
+	if (rc != 0)
+		reply_status(c, op, rc == PROTO_ENOSPC ? PROTO_ST_OVERLOADED :
+				PROTO_ST_INTERNAL);
+	else
+		reply_count(c, PROTO_ST_OK);
 }
 
 /* Largest answer of a write: a WHEREIS_OR_REGISTER entry at full size. */
@@ -551,44 +431,18 @@ op_stats(struct exec_ctx *c, const struct proto_op *op)
 		19 + 2 * (1 + PROTO_NAME_MAX))
 
 /*
- * Under a byte budget, the answer a write gives when it changes something:
- * a receipt (REGISTER), its own entry (WHEREIS_OR_REGISTER registering),
- * an empty ok (UNREGISTER, JOIN, LEAVE). Its other answers change nothing
- * (an entry held by another handle, one found) and become `overloaded`
- * when they do not fit, which stays true: nothing was done.
- */
-static size_t
-write_answer_len(const struct proto_op *op)
-{
-	switch (op->opcode) {
-	case PROTO_OP_REGISTER:
-		return PROTO_REP_HDR_LEN + PROTO_RECEIPT_LEN;
-	case PROTO_OP_WHEREIS_OR_REGISTER:
-		return PROTO_REP_HDR_LEN + 1 + PROTO_ENTRY_FIXED_LEN +
-			proto_endpoint_len(&op->ep) + 2 + op->name.len +
-			op->meta.len;
-	default:
-		return PROTO_REP_HDR_LEN;
-	}
-}
-
-/*
- * A write runs only when its largest answer (under a byte budget: the
- * largest one that says it changed something) is sure to fit, so that
- * `overloaded` always means "not executed" and a retry is clean.
+ * A write runs only when its largest answer is sure to fit the budget, so
+ * that `overloaded` always means "not executed" and a retry is clean.
  */
 static bool
-reply_room_for_write(struct exec_ctx *c, const struct proto_op *op)
+reply_room_for_write(struct exec_ctx *c)
 {
-	size_t need = exec_budgeted(c) ? write_answer_len(op) :
-		EXEC_WRITE_ANSWER_MAX;
-
-	if (exec_room_here(c) >= need)
+	if (reply_full_here(c) && c->enc.w.left >= EXEC_WRITE_ANSWER_MAX)
 		return true;
-	if (exec_room_next(c) < need)
+	if (!reply_may_grow(c))
 		return false;
-	exec_reply_close(c);
-	exec_reply_open(c);
+	reply_close(c);
+	reply_open(c);
 	return true;
 }
 
@@ -610,8 +464,8 @@ exec_opcode_reads_registry(uint8_t opcode)
 static void
 dispatch(struct exec_ctx *c, const struct proto_op *op)
 {
-	if (exec_opcode_writes(op->opcode) && !reply_room_for_write(c, op)) {
-		exec_reply_status(c, op, PROTO_ST_OVERLOADED);
+	if (exec_opcode_writes(op->opcode) && !reply_room_for_write(c)) {
+		reply_status(c, op, PROTO_ST_OVERLOADED);
 		return;
 	}
 	switch (op->opcode) {
@@ -643,12 +497,12 @@ dispatch(struct exec_ctx *c, const struct proto_op *op)
 		break;
 	case PROTO_OP_STATS:
 		if (c->node->stats == NULL)
-			exec_reply_status(c, op, PROTO_ST_UNSUPPORTED);
+			reply_status(c, op, PROTO_ST_UNSUPPORTED);
 		else
 			op_stats(c, op);
 		break;
 	default:
-		exec_reply_status(c, op, PROTO_ST_UNSUPPORTED);
+		reply_status(c, op, PROTO_ST_UNSUPPORTED);
 		break;
 	}
 }
@@ -661,11 +515,11 @@ answer_datagram(struct exec_ctx *c, const struct proto_req *req, int err)
 			err != PROTO_EMALFORMED)
 		return EXEC_DROPPED;
 	c->req_id = req->req_id;
-	exec_reply_open(c);
+	reply_open(c);
 	if (proto_rep_add_error(&c->enc, PROTO_INDEX_DGRAM, 0, err,
 			req->bad_field) != 0)
 		return EXEC_DROPPED;
-	exec_reply_close(c);
+	reply_close(c);
 	c->out->status[err == PROTO_EVERSION ? PROTO_ST_BAD_VERSION :
 		err == PROTO_ETOOLARGE ? PROTO_ST_TOO_LARGE :
 		PROTO_ST_BAD_REQUEST]++;
@@ -694,41 +548,16 @@ map_index(const struct exec_opts *o, struct proto_op *op)
 	return true;
 }
 
-/* A budget that could never bind is none: more than every datagram holds. */
-#define EXEC_BUDGET_CEIL ((size_t)EXEC_MAX_REPLIES * PROTO_MAX_DGRAM)
-
-size_t
-exec_budget_share(const struct exec_budget *b, size_t req_len,
-		size_t op_len)
-{
-	if (b == NULL || b->reply_bytes_max == 0 ||
-	    b->reply_bytes_max >= EXEC_BUDGET_CEIL || req_len == 0)
-		return 0;
-	return (size_t)((uint64_t)b->reply_bytes_max * op_len / req_len);
-}
-
-/* Op op is answered here: its bytes now count towards the credit. */
-static void
-credit_op(struct exec_ctx *c, const struct proto_op *op)
-{
-	c->credit_bytes += exec_op_len(op);
-	if (exec_budgeted(c))
-		c->credit = (size_t)((uint64_t)c->budget.reply_bytes_max *
-				c->credit_bytes / c->req_len);
-}
-
 int
 exec_datagram_opts(struct trk *t, const struct exec_node *node,
 		const void *req, size_t len, uint64_t now,
 		const struct exec_opts *o, struct exec_out *out)
 {
 	struct exec_ctx c = { .t = t, .node = node, .now = now, .out = out,
-		.dgram_cap = PROTO_MAX_DGRAM, .req_len = len,
-		.credit_bytes = PROTO_HDR_LEN };
-	struct exec_refusal rf;
+		.dgram_cap = PROTO_MAX_DGRAM };
 	struct proto_req r;
 	struct proto_op op;
-	int rc, verdict;
+	int rc;
 
 	out->n = 0;
 	out->unanswered = 0;
@@ -742,36 +571,18 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 		c.dgram_cap = o->dgram_cap < EXEC_MIN_REPLY_CAP ?
 			EXEC_MIN_REPLY_CAP : o->dgram_cap > PROTO_MAX_DGRAM ?
 			PROTO_MAX_DGRAM : o->dgram_cap;
-	if (o != NULL) {
-		c.budget = o->budget;
-		if (c.budget.reply_bytes_max >= EXEC_BUDGET_CEIL)
-			c.budget.reply_bytes_max = 0;
-	}
-	exec_reply_open(&c);
+	reply_open(&c);
 	while ((rc = proto_req_next_op(&r, &op)) != PROTO_END) {
-		bool mapped = map_index(o, &op);
-
-		c.more_ops = r.next < r.nops;
-		verdict = EXEC_TAKE_RUN;
-		if (mapped && rc == 0 && o != NULL && o->take != NULL) {
-			rf = (struct exec_refusal){ PROTO_ST_INTERNAL, 0 };
-			verdict = o->take(&op, o->arg, &rf);
-		}
-		if (verdict == EXEC_TAKE_SKIP)
-			continue;	/* answered elsewhere, with its share */
-		credit_op(&c, &op);
-		if (!mapped)
-			exec_reply_status(&c, &op, PROTO_ST_INTERNAL);
+		if (!map_index(o, &op))
+			reply_status(&c, &op, PROTO_ST_INTERNAL);
 		else if (rc == PROTO_EMALFORMED && !implemented(node, &op))
-			exec_reply_status(&c, &op, PROTO_ST_UNSUPPORTED);
+			reply_status(&c, &op, PROTO_ST_UNSUPPORTED);
 		else if (rc != 0)
 			reply_bad_field(&c, &op, rc);
-		else if (verdict == EXEC_TAKE_REFUSE)
-			reply_refusal(&c, &op, &rf);
-		else
+		else if (o == NULL || o->take == NULL || o->take(&op, o->arg))
 			dispatch(&c, &op);
 	}
-	exec_reply_close(&c);
+	reply_close(&c);
 	return EXEC_ANSWERED;
 }
 

@@ -131,16 +131,15 @@ test_short_map_answers_internal(void **state)
 }
 
 /* Takes only the ops whose name is "a": the others are someone else's. */
-static int
-take_a_only(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+static bool
+take_a_only(const struct proto_op *op, void *arg)
 {
 	int *skipped = arg;
 
-	(void)rf;
 	if (op->name.len == 1 && op->name.ptr[0] == 'a')
-		return EXEC_TAKE_RUN;
+		return true;
 	(*skipped)++;
-	return EXEC_TAKE_SKIP;
+	return false;
 }
 
 static void
@@ -165,13 +164,12 @@ test_take_hook_skips_ops(void **state)
 			ring_hash_name("c", 1) }, NOW));
 }
 
-static int
-take_none(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+static bool
+take_none(const struct proto_op *op, void *arg)
 {
 	(void)op;
 	(void)arg;
-	(void)rf;
-	return EXEC_TAKE_SKIP;
+	return false;
 }
 
 static void

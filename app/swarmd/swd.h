@@ -12,6 +12,19 @@
  * owner answers them to the client directly under their original op
  * indexes, which the protocol allows (replies of one request may arrive in
  * several datagrams).
+ *
+ * What one lcore may read of another's state (the rule for any new code):
+ *  - the registry: any lcore, under RCU (QSBR), through lib/tracker;
+ *  - per-worker counters (struct swd_stats) and the tracker's counters:
+ *    written by their owner only, read by others without a lock as
+ *    naturally aligned 64-bit loads (a little stale, never torn);
+ *  - the cluster node (struct clu: ring, members, streams): worker 0
+ *    only. Other lcores read the snapshot worker 0 publishes after each
+ *    tick (swd_cluster_stats, swd_cluster_ready, swd_cluster_readiness)
+ *    and hand frames to it over its gossip ring; the ring and member
+ *    tables are freed and rebuilt by worker 0 at any time;
+ *  - configuration and part_owner: written before the lcores start,
+ *    read-only afterwards.
  */
 #ifndef SWD_H
 #define SWD_H

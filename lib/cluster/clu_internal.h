@@ -16,6 +16,7 @@
 #define CLU_FWD_REPLY_CAP	(CLU_BODY_MAX - CLU_FWD_REPLY_HDR)
 #define CLU_PENDING_MAX		1024	/* forwarded sub-requests in flight */
 #define CLU_HOLD_MAX		256	/* replies waiting for replication */
+#define CLU_ANNOUNCE_WAIT_MS	50	/* for a READY seen flagged elsewhere */
 #define CLU_REPLY_QUEUE		1024
 #define CLU_SUBS_MAX		32	/* (owner, partition) splits per request */
 #define CLU_FWD_OPS_MAX		64	/* write ops in one forwarded sub-request */
@@ -85,6 +86,8 @@ struct clu_peer {
 	bool cold;		/* its last datagram: not ready, knows no ready node */
 	bool adopted;		/* we counted it ready at our cold start */
 	bool founder;		/* it counted us ready at its cold start */
+	bool announced;		/* its READY datagram arrived (founder or not) */
+	uint64_t ready_ms;	/* when we first saw it ready */
 	uint64_t epoch;		/* its stream epoch; a new one = it restarted */
 	uint32_t id;
 	struct mbr_addr addr;

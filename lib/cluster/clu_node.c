@@ -225,6 +225,7 @@ on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
 		p->cold = false;
 		p->adopted = false;
 		p->founder = false;
+		p->announced = false;
 		p->epoch = 0;
 		clu_repl_peer_up(c, p, now);
 	} else if (!clu_peer_serves(p) && served) {
@@ -481,11 +482,13 @@ peer_heard(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			p->ready = false;
 			p->adopted = false;
 			p->founder = false;
+			p->announced = false;
 		}
 		p->epoch = h->epoch;
 	}
 	if ((h->flags & CLU_F_READY) && !p->ready) {
 		p->ready = true;
+		p->ready_ms = now;
 		rebuild = true;
 	}
 	if (rebuild)
@@ -568,8 +571,10 @@ clu_receive(struct clu *c, const struct mbr_addr *src, const uint8_t *buf,
 	case CLU_T_READY:	/* its flags said it all */
 		if (clu_rd_left(&r) != 0)
 			c->st.rx_malformed++;
-		else if (h.flags & CLU_F_FOUNDER)
-			p->founder = true;
+		else {
+			p->announced = true;
+			p->founder = (h.flags & CLU_F_FOUNDER) != 0;
+		}
 		break;
 	default:
 		clu_fwd_rx_reply(c, p, &h, &r, now);

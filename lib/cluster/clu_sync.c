@@ -293,7 +293,7 @@ adopt_cold_peers(struct clu *c)
 		struct clu_peer *p = &c->peer[i];
 
 		if (clu_peer_serves(p) && p->heard && p->cold && !p->ready)
-			p->ready = p->adopted = true;
+			p->ready = p->adopted = p->announced = true;
 	}
 }
 
@@ -305,21 +305,32 @@ adopt_cold_peers(struct clu *c)
  * knows says so (READY with the founder flag), it joins them without a
  * sync, which on a presized table would be a walk of every bucket.
  */
-static bool
-founded(const struct clu *c)
+enum founded { FOUNDED_NO, FOUNDED_YES, FOUNDED_UNKNOWN };
+
+/*
+ * A peer seen ready on some other datagram may still be sending its
+ * READY: until it arrives (or CLU_ANNOUNCE_WAIT_MS pass, should it be
+ * lost) we cannot tell whether it counted us, and asking it for a full
+ * push in the meantime would cost it a walk of its whole table.
+ */
+static enum founded
+founded(const struct clu *c, uint64_t now)
 {
 	uint32_t i, n = 0;
+	bool unknown = false;
 
 	for (i = 0; i < c->npeers; i++) {
 		const struct clu_peer *p = &c->peer[i];
 
 		if (!clu_peer_serves(p) || !p->ready)
 			continue;
-		if (!p->founder)
-			return false;
+		if (!p->announced && now - p->ready_ms < CLU_ANNOUNCE_WAIT_MS)
+			unknown = true;
+		else if (!p->founder)
+			return FOUNDED_NO;
 		n++;
 	}
-	return n > 0;
+	return unknown ? FOUNDED_UNKNOWN : n > 0 ? FOUNDED_YES : FOUNDED_NO;
 }
 
 /*
@@ -361,6 +372,16 @@ clu_sync_ready_tick(struct clu *c, uint64_t now)
 {
 	uint32_t part, nsynced = 0;
 	uint64_t all[4] = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
+	enum founded f = founded(c, now);
+
+	if (f == FOUNDED_YES) {
+		c->ready_how = "cold start, founded";
+		adopt_cold_peers(c);
+		become_ready(c);
+		return;
+	}
+	if (f == FOUNDED_UNKNOWN)
+		return;	/* a READY in flight may spare the sync */
 
 	for (part = 0; part < c->nparts; part++) {
 		struct clu_part *pp = &c->part[part];
@@ -390,10 +411,6 @@ clu_sync_ready_tick(struct clu *c, uint64_t now)
 	 * ready_deadline, or at once in a cold start */
 	if (nsynced == c->nparts) {
 		c->ready_how = "synced";
-		become_ready(c);
-	} else if (founded(c)) {
-		c->ready_how = "cold start, founded";
-		adopt_cold_peers(c);
 		become_ready(c);
 	} else if (!clu_knows_ready_peer(c) &&
 		   (now >= c->ready_deadline || cold_start(c))) {

@@ -9,6 +9,7 @@ PKGS=(
 	libdpdk-dev dpdk liburcu-dev libjemalloc-dev libxxhash-dev
 	libbenchmark-dev libcmocka-dev libsodium-dev
 	iproute2 ethtool iputils-ping python3
+	nftables tcpdump
 )
 
 missing=()

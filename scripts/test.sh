@@ -101,6 +101,7 @@ if [ -x build/app/swarmd/swarmd ]; then
 	integration_run "configs" build tests/integration/configs.sh
 	step "cluster tests (3 and 5 swarmd nodes on a bridge)"
 	integration_run "cluster" build tests/integration/cluster.sh
+	integration_run "adversarial" build tests/integration/adversarial.sh
 fi
 
 step "build (ASan + UBSan)"
@@ -117,6 +118,8 @@ if configure build-san -Db_sanitize=address,undefined -Db_lundef=false -Dperf=fa
 		step "cluster tests on the sanitizer build (quick)"
 		ASAN_OPTIONS=detect_leaks=1 CLUSTER_QUICK=1 \
 			integration_run "cluster-san" build-san tests/integration/cluster.sh
+		ASAN_OPTIONS=detect_leaks=1 ADV_QUICK=1 \
+			integration_run "adversarial-san" build-san tests/integration/adversarial.sh
 	fi
 else
 	cat build-san.log; ko "sanitizer build"

@@ -32,6 +32,7 @@
 #define ARP_EVERY_MS	100
 #define ARP_WAIT_MAX	64	/* gossip datagrams held for an ARP answer */
 #define ARP_WAIT_MS	1000	/* then dropped (membership resends) */
+#define ARP_ANSWER_MS	1000	/* a reply later than this was not asked for */
 
 /*
  * A gossip datagram whose next hop's MAC is not known yet waits here for
@@ -223,10 +224,14 @@ gossip_in(struct swd_cluster *k, const uint8_t *frame,
 {
 	struct mbr_addr src = { rte_be_to_cpu_32(pkt->src_ip), pkt->src_port };
 
-	/* learn the sender's MAC before the node answers it */
-	net_neigh_learn(&k->neigh, pkt->src_ip, &pkt->src_mac, now);
-	clu_receive(k->clu, &src, frame + pkt->payload_off, pkt->payload_len,
-			now);
+	/* learn (confirm) the MAC of the sender's next hop only from a
+	 * datagram that proved to be its (authentic and new): the sender's
+	 * own on our subnet, the gateway's for a peer beyond it. The node's
+	 * answers are sent after this. */
+	if (clu_receive(k->clu, &src, frame + pkt->payload_off,
+			pkt->payload_len, now))
+		net_neigh_learn(&k->neigh, net_next_hop(&swd.prm.ifc,
+				pkt->src_ip), &pkt->src_mac, now);
 	k->st.gossip_rx++;
 }
 
@@ -236,8 +241,11 @@ arp_in(struct swd_cluster *k, const uint8_t *frame, size_t len, uint64_t now)
 	struct rte_ether_addr mac;
 	rte_be32_t ip;
 
-	if (net_arp_learn(frame, len, &swd.prm.ifc, &ip, &mac))
-		net_neigh_learn(&k->neigh, ip, &mac, now);
+	/* only the first reply to a request of ours, and only until gossip
+	 * confirms it: unsolicited ARP is forgeable (lib/net/net_neigh.c) */
+	if (net_arp_learn(frame, len, &swd.prm.ifc, &ip, &mac) &&
+	    net_arp_is_reply_to(frame, len, &swd.prm.ifc))
+		net_neigh_answered(&k->neigh, ip, &mac, now, ARP_ANSWER_MS);
 }
 
 bool
@@ -346,7 +354,7 @@ arp_release(struct swd_worker *w, struct swd_cluster *k, uint64_t now)
 
 		if (!a->used)
 			continue;
-		if (net_neigh_lookup(&k->neigh, a->hop, &mac)) {
+		if (net_neigh_lookup(&k->neigh, a->hop, &mac, now)) {
 			d = a->d;
 			a->used = false;
 			k->naw--;
@@ -369,7 +377,7 @@ gossip_out(struct swd_worker *w, struct swd_cluster *k,
 	struct rte_mbuf *m;
 	size_t len;
 
-	if (!net_neigh_lookup(&k->neigh, hop, &mac)) {
+	if (!net_neigh_lookup(&k->neigh, hop, &mac, now)) {
 		arp_hold(k, hop, d, now);
 		if (!net_neigh_want(&k->neigh, hop, now, ARP_EVERY_MS) ||
 		    (m = rte_pktmbuf_alloc(swd.pool)) == NULL)

@@ -55,8 +55,9 @@ struct clu_config {
 	const char *name;		/* 1..MBR_NAME_MAX bytes */
 	size_t name_len;
 	struct mbr_addr addr;		/* our gossip address */
-	uint64_t incarnation;		/* raise it across restarts (e.g. boot time) */
-	uint64_t seed;			/* PRNG seed; also the stream epoch */
+	uint64_t incarnation;		/* raise it across restarts (e.g. boot time in
+					 * ms): it is also the node's epoch */
+	uint64_t seed;			/* PRNG seed */
 	struct mbr_config mbr;		/* membership timers */
 	struct ring_policy policy;	/* strategy, quorum, vnodes, filter */
 	const struct clu_keyring *keys;	/* NULL: authentication off */
@@ -92,6 +93,10 @@ struct clu_stats {
 	uint64_t rx;			/* gossip datagrams received */
 	uint64_t rx_auth_failed;	/* dropped: bad key id or tag */
 	uint64_t rx_malformed;		/* dropped: framing, fields, wrong cluster */
+	uint64_t rx_stale;		/* dropped: an older epoch of the sender, or
+					 * sent to an earlier one of ours */
+	uint64_t rx_replayed;		/* dropped: sequence seen, or too old */
+	uint64_t epoch_bumps;		/* a peer knew us at a later epoch: moved on */
 	uint64_t tx;			/* gossip datagrams queued */
 	uint64_t tx_dropped;		/* send queue full */
 	uint64_t repl_batches;		/* batches closed */
@@ -109,13 +114,19 @@ struct clu_stats {
 	uint64_t repair_applied;	/* repair records that changed state */
 	uint64_t fwd_out;		/* sub-requests forwarded to owners */
 	uint64_t fwd_in;		/* sub-requests executed for others */
+	uint64_t fwd_misrouted;		/* forwarded ops this node does not own:
+					 * answered not_ready */
 	uint64_t fwd_timeouts;		/* sub-requests never answered */
+	uint64_t fwd_unconfirmed;	/* owner's ok whose change never reached us:
+					 * answered no_node_available */
 	uint64_t no_node;		/* write ops answered no_node_available */
 	uint64_t not_ready;		/* ops answered not_ready (syncing) */
 	uint64_t purged;		/* entries of dead nodes removed here */
 	uint64_t replicas_waited;	/* answers held for replica acks */
 	uint64_t replicas_timeouts;	/* of which never confirmed in time */
 	uint64_t ring_builds;
+	uint64_t takeovers;		/* ring lost a member: partitions re-verified */
+	uint64_t sync_short;		/* sync segments that came short: asked again */
 	uint64_t id_conflicts;		/* members refused: node id in use */
 };
 
@@ -148,9 +159,11 @@ void clu_tick(struct clu *c, uint64_t now);
 
 /*
  * Handle one gossip datagram from src. Hostile input: anything that fails
- * authentication or framing is dropped and counted, nothing else changes.
+ * authentication or framing, or is stale or a replay, is dropped and
+ * counted, nothing else changes. Returns true when the datagram was
+ * authentic and new (the caller may then trust its source address).
  */
-void clu_receive(struct clu *c, const struct mbr_addr *src,
+bool clu_receive(struct clu *c, const struct mbr_addr *src,
 		const uint8_t *buf, size_t len, uint64_t now);
 
 /*

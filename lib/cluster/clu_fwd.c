@@ -21,9 +21,11 @@
  *
  * Read-your-writes at the node the client talks to: the owner flushes the
  * changes a FWD made into its replication stream before replying and puts
- * the stream position in FWD_REPLY; we hold the reply (briefly, bounded)
- * until our copy of that stream has applied it, so a WHEREIS right after
- * the answer sees the write here too.
+ * the stream position in FWD_REPLY; we hold the reply until our copy of
+ * that stream has applied it, so a WHEREIS right after the answer sees the
+ * write here too, and an ok through a node that is not the owner means two
+ * nodes hold the write. If the change does not arrive (the owner dies, or
+ * fwd_timeout_ms pass) the ok becomes no_node_available: outcome unknown.
  *
  * Replica acknowledgement (the REPLICAS request flag, k): the owner holds
  * its answer - the client reply of a local request, the FWD_REPLY of a
@@ -123,13 +125,16 @@ encode_refused(const struct refused *f, uint64_t req_id, uint8_t *buf,
 static struct clu_ahold *
 ahold_alloc(struct clu *c, uint8_t replicas, uint64_t now)
 {
-	uint32_t i;
+	uint32_t i, k;
 
-	for (i = 0; i < CLU_AHOLD_MAX; i++) {
-		struct clu_ahold *a = &c->ahold[i];
+	for (k = 0; k < c->ahold_max; k++) {
+		struct clu_ahold *a;
 
+		i = (c->ahold_rr + k) % c->ahold_max;
+		a = &c->ahold[i];
 		if (a->used)
 			continue;
+		c->ahold_rr = i + 1;
 		a->used = true;
 		a->replicas = replicas;
 		a->deadline = now + c->cfg.fwd_timeout_ms;
@@ -155,7 +160,7 @@ ahold_mark(struct clu *c, struct clu_ahold *a, uint32_t part)
 static bool
 ahold_confirmed(const struct clu *c, const struct clu_ahold *a)
 {
-	uint32_t part, i, have, peers;
+	uint32_t part, i, have, peers, need;
 
 	for (part = 0; part < c->nparts; part++) {
 		if (a->mark[part] == 0)
@@ -172,8 +177,12 @@ ahold_confirmed(const struct clu *c, const struct clu_ahold *a)
 			have += o->acked >= a->mark[part] &&
 				a->mark[part] > o->floor;
 		}
-		if (have < (a->replicas == PROTO_REPLICAS_ALL ||
-				a->replicas > peers ? peers : a->replicas))
+		need = a->replicas == PROTO_REPLICAS_ALL ||
+			a->replicas > peers ? peers : a->replicas;
+		/* a quorum's acks are not waived for want of peers */
+		if (need < clu_min_replicas(c))
+			need = clu_min_replicas(c);
+		if (have < need)
 			return false;
 	}
 	return true;
@@ -215,11 +224,15 @@ ahold_local(struct clu *c, struct clu_reqctx *x, const uint8_t *tag,
 	clu_fwd_release_acked(c, now);
 }
 
-static void send_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
-		uint64_t token, uint64_t base, uint64_t seq, uint8_t idx,
-		uint8_t count, const uint8_t *dgram, size_t len);
+static void fwd_reply_write(struct clu_wr *w, uint64_t token, uint64_t base,
+		uint64_t seq, uint8_t idx, uint8_t count, const uint8_t *dgram,
+		size_t len);
 
-/* Holds one FWD_REPLY; false when there is no room (send it now). */
+/*
+ * Holds one FWD_REPLY until its replicas confirm. It is kept unsealed:
+ * sealing gives it a sequence number, which must be a fresh one when it
+ * finally goes out, or the origin's replay window could refuse it.
+ */
 static bool
 ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 		uint8_t replicas, uint64_t now, uint64_t token, uint64_t base,
@@ -227,7 +240,7 @@ ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 		size_t len)
 {
 	struct clu_ahold *a = ahold_alloc(c, replicas, now);
-	uint32_t sq;
+	struct clu_wr w;
 
 	if (a == NULL) {
 		/* cannot be confirmed: drop it, the origin times out and
@@ -237,25 +250,28 @@ ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 	}
 	a->mark[part] = c->part[part].head;
 	a->gossip = true;
-	/* encode it now into the send queue's spare slot, keep a copy */
-	sq = c->sq_len;
-	send_fwd_reply(c, p, part, token, base, seq, idx, count, dgram, len);
-	if (c->sq_len == sq) {		/* not encoded: drop the hold */
+	a->peer = (uint16_t)(p - c->peer);
+	clu_msg_init(c, &w, a->d.buf, CLU_T_FWD_REPLY, part);
+	fwd_reply_write(&w, token, base, seq, idx, count, dgram, len);
+	if (w.bad) {
 		a->used = false;
 		c->nahold--;
 		return true;
 	}
-	c->sq_len--;			/* take it back out of the queue */
-	c->st.tx--;
-	a->d = c->sendq[(c->sq_head + c->sq_len) % c->cfg.send_queue];
+	a->d.len = (uint16_t)w.len;
 	clu_fwd_release_acked(c, now);
 	return true;
 }
 
-/* A local request's reply whose writes were not confirmed in time: write
- * ops become no_node_available, reads keep their answers. */
+/*
+ * A reply whose writes could not be confirmed (replicas, or the owner's
+ * change never reached us): every write it answers ok becomes
+ * no_node_available, since the write may or may not survive. Refusals
+ * (already_registered, not_found, ...) changed nothing and stay; reads
+ * keep their answers.
+ */
 static void
-ahold_expire_local(struct clu *c, struct clu_ahold *a)
+reply_unconfirmed(struct clu *c, const struct clu_reply *r)
 {
 	uint8_t buf[PROTO_MAX_DGRAM];
 	struct proto_reply rr;
@@ -263,11 +279,11 @@ ahold_expire_local(struct clu *c, struct clu_ahold *a)
 	struct proto_enc e;
 	size_t n;
 
-	if (proto_rep_parse(&rep, a->r.buf, a->r.len) != 0)
+	if (proto_rep_parse(&rep, r->buf, r->len) != 0)
 		return;
 	proto_rep_init(&e, buf, sizeof(buf), rep.req_id);
 	while (proto_rep_next(&rep, &rr) == 0) {
-		if (exec_opcode_writes(rr.opcode))
+		if (exec_opcode_writes(rr.opcode) && rr.status == PROTO_ST_OK)
 			proto_rep_add_empty(&e, rr.index, rr.opcode,
 					PROTO_ST_NO_NODE_AVAILABLE);
 		else
@@ -275,32 +291,34 @@ ahold_expire_local(struct clu *c, struct clu_ahold *a)
 	}
 	n = proto_enc_finish(&e);
 	if (n > 0)
-		clu_reply_push(c, a->r.tag, buf, n);
+		clu_reply_push(c, r->tag, buf, n);
+}
+
+static void
+ahold_expire_local(struct clu *c, struct clu_ahold *a)
+{
+	reply_unconfirmed(c, &a->r);
 }
 
 void
 clu_fwd_release_acked(struct clu *c, uint64_t now)
 {
-	uint32_t i;
+	uint32_t i, left = c->nahold;
 
-	for (i = 0; i < CLU_AHOLD_MAX && c->nahold > 0; i++) {
+	for (i = 0; i < c->ahold_max && left > 0; i++) {
 		struct clu_ahold *a = &c->ahold[i];
 		bool ok;
 
 		if (!a->used)
 			continue;
+		left--;
 		ok = ahold_confirmed(c, a);
 		if (!ok && now < a->deadline)
 			continue;
 		if (ok && a->gossip) {
-			if (c->sq_len < c->cfg.send_queue) {
-				c->sendq[(c->sq_head + c->sq_len) %
-					c->cfg.send_queue] = a->d;
-				c->sq_len++;
-				c->st.tx++;
-			} else {
-				c->st.tx_dropped++;
-			}
+			if (clu_peer_serves(&c->peer[a->peer]))
+				clu_msg_queue(c, a->d.buf, a->d.len,
+						&c->peer[a->peer]);
 		} else if (ok) {
 			clu_reply_push(c, a->r.tag, a->r.buf, a->r.len);
 		} else {
@@ -366,12 +384,14 @@ sub_add(struct clu_reqctx *x, uint32_t owner, uint16_t part,
 	return true;
 }
 
-/* Answered not_ready: the registry here is not complete yet. */
+/* Answered not_ready: the registry here is not complete yet (not ready,
+ * or the partition is being verified after a takeover). */
 static bool
 refuse_not_ready(struct clu_reqctx *x, const struct proto_op *op)
 {
 	x->c->st.not_ready++;
-	x->ref.retry_ms = clu_retry_hint_ms(x->c, x->now);
+	x->ref.retry_ms = x->c->ready ? CLU_SYNC_RETRY_MS :
+		clu_retry_hint_ms(x->c, x->now);
 	refuse(&x->ref, op, PROTO_ST_NOT_READY);
 	return false;
 }
@@ -425,6 +445,8 @@ origin_take(const struct proto_op *op, void *arg)
 		return false;
 	}
 	if (owner == c->cfg.node_id) {
+		if (c->part[part].verifying)
+			return refuse_not_ready(x, op);
 		x->local_parts |= 1ULL << part;
 		return true;
 	}
@@ -500,7 +522,7 @@ send_sub(struct clu *c, struct clu_reqctx *x, struct sub *s,
 	for (i = 0; i < s->nops; i++)
 		clu_put_be(&w, s->index[i], 2);
 	clu_put(&w, s->buf, len);
-	clu_msg_end(c, &w, &p->addr);
+	clu_msg_send(c, &w, p);
 	c->st.fwd_out++;
 }
 
@@ -536,6 +558,7 @@ clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 		x->req_id = pr.req_id;
 		x->replicas = pr.replicas;
 	}
+	x->replicas = clu_replicas_flag(c, x->replicas);
 	if (exec_datagram_opts(c->t, &c->xn, req, len, now, &o, c->xout) !=
 			EXEC_ANSWERED)
 		return;
@@ -554,20 +577,48 @@ clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 
 /* ---- owner side ---- */
 
+/*
+ * A forwarded write runs here only if this node decides it: it is ready,
+ * the partition is not being verified, and its own ring gives it the
+ * name. A sender whose ring disagrees (it has not seen a member become
+ * ready, or leave) gets not_ready, and its client asks again once the
+ * views agree: executing it here would let two nodes decide one name.
+ * Never forwarded again, so disagreeing views cannot make a loop.
+ */
 static bool
 owner_take(const struct proto_op *op, void *arg)
 {
 	struct clu_reqctx *x = arg;
+	struct clu *c = x->c;
+	uint32_t owner;
 	uint64_t h;
 
-	/* a node that has not synced yet must not decide any write */
-	if (!exec_op_write_hash(op, &h) || (clu_writable(x->c) && x->c->ready))
+	if (!exec_op_write_hash(op, &h))
 		return true;
-	if (!x->c->ready)
+	if (!c->ready || c->part[trk_part_of(c->t, h)].verifying)
 		return refuse_not_ready(x, op);
-	x->c->st.no_node++;
+	owner = clu_owner_of(c, h);
+	if (owner == c->cfg.node_id)
+		return true;
+	if (owner != 0) {
+		c->st.fwd_misrouted++;
+		return refuse_not_ready(x, op);
+	}
+	c->st.no_node++;
 	refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
 	return false;
+}
+
+static void
+fwd_reply_write(struct clu_wr *w, uint64_t token, uint64_t base, uint64_t seq,
+		uint8_t idx, uint8_t count, const uint8_t *dgram, size_t len)
+{
+	clu_put_be(w, token, 8);
+	clu_put_be(w, base, 8);
+	clu_put_be(w, seq, 8);
+	clu_put_be(w, idx, 1);
+	clu_put_be(w, count, 1);
+	clu_put(w, dgram, len);
 }
 
 static void
@@ -579,13 +630,8 @@ send_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 
 	if (clu_msg_begin(c, &w, CLU_T_FWD_REPLY, part) == NULL)
 		return;
-	clu_put_be(&w, token, 8);
-	clu_put_be(&w, base, 8);
-	clu_put_be(&w, seq, 8);
-	clu_put_be(&w, idx, 1);
-	clu_put_be(&w, count, 1);
-	clu_put(&w, dgram, len);
-	clu_msg_end(c, &w, &p->addr);
+	fwd_reply_write(&w, token, base, seq, idx, count, dgram, len);
+	clu_msg_send(c, &w, p);
 }
 
 void
@@ -598,7 +644,7 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		.arg = x, .dgram_cap = CLU_FWD_REPLY_CAP };
 	struct exec_node xn = c->xn;
 	struct exec_out *out = c->xout;
-	uint64_t token = clu_get_be(r, 8), base = 0, seq = 0;
+	uint64_t token = clu_get_be(r, 8), base = 0, seq = 0, appended;
 	uint16_t nops = (uint16_t)clu_get_be(r, 2), i;
 	struct proto_req pr;
 
@@ -613,6 +659,8 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	x->now = now;
 	x->ref.n = 0;
 	o.index_map_len = nops;
+	clu_repl_drain(c, h->part);	/* earlier changes: not this FWD's */
+	appended = c->part[h->part].appended;
 	xn.node_id = h->sender;	/* entries belong to the client's node */
 	if (exec_datagram_opts(c->t, &xn, r->p + r->off, clu_rd_left(r), now,
 			&o, out) != EXEC_ANSWERED)
@@ -623,13 +671,15 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 				out->dgram[out->n], CLU_FWD_REPLY_CAP);
 		out->n += out->len[out->n] > 0;
 	}
-	/* put the changes on the stream first: the reply names its position */
+	/* put the changes on the stream first: the reply names its position,
+	 * if there are any (a refusal or a no-op gives nothing to wait for) */
 	clu_repl_drain(c, h->part);
 	clu_repl_flush(c, h->part);
-	if (p->out[h->part].active) {
+	if (p->out[h->part].active && c->part[h->part].appended != appended) {
 		base = p->out[h->part].base;
 		seq = c->part[h->part].head;
 	}
+	pr.replicas = clu_replicas_flag(c, pr.replicas);
 	for (i = 0; i < out->n; i++) {
 		if (pr.replicas > 0 &&
 		    ahold_fwd_reply(c, p, h->part, pr.replicas, now, token,
@@ -701,24 +751,42 @@ mark_answered(struct clu_pending *pd, const uint8_t *buf, size_t len)
 	return true;
 }
 
+/*
+ * Our copy of the owner's stream has applied batch seq of the stream
+ * (epoch, base). A stream since restarted (a new base or epoch) does not
+ * count: the batches it skipped come by repair, at an unknown time.
+ */
 static bool
-caught_up(const struct clu_peer *p, uint16_t part, uint64_t base,
-		uint64_t seq)
+caught_up(const struct clu_peer *p, uint16_t part, uint64_t epoch,
+		uint64_t base, uint64_t seq)
 {
 	const struct clu_in *in = &p->in[part];
 
-	return seq == 0 || (in->epoch != 0 && in->base == base &&
-			in->expected > seq) || in->base > base;
+	return seq == 0 || (in->epoch == epoch && in->base == base &&
+			in->expected > seq);
 }
 
+/*
+ * The owner answered; our client hears it once our replica has the change
+ * too (read-your-writes here, and two copies of an acknowledged write).
+ * When the hold table is full, or later when the owner dies or the change
+ * does not arrive within fwd_timeout_ms, the write is not known to be
+ * anywhere but on the owner: its ok becomes no_node_available.
+ */
 static void
-hold_or_push(struct clu *c, struct clu_peer *p, uint16_t part, uint64_t base,
-		uint64_t seq, const uint8_t *tag, const uint8_t *buf,
-		size_t len, uint64_t now)
+hold_or_push(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		uint64_t base, uint64_t seq, const uint8_t *tag,
+		const uint8_t *buf, size_t len, uint64_t now)
 {
+	struct clu_reply tmp;
+	uint16_t part = h->part;
 	uint32_t i;
 
-	if (!caught_up(p, part, base, seq) && c->nhold < CLU_HOLD_MAX) {
+	if (caught_up(p, part, h->epoch, base, seq)) {
+		clu_reply_push(c, tag, buf, len);
+		return;
+	}
+	if (c->nhold < CLU_HOLD_MAX) {
 		for (i = 0; i < CLU_HOLD_MAX; i++) {
 			struct clu_hold *hd = &c->hold[i];
 
@@ -727,9 +795,10 @@ hold_or_push(struct clu *c, struct clu_peer *p, uint16_t part, uint64_t base,
 			hd->used = true;
 			hd->peer = (uint16_t)(p - c->peer);
 			hd->part = part;
+			hd->epoch = h->epoch;
 			hd->base = base;
 			hd->seq = seq;
-			hd->deadline = now + 4 * c->cfg.repl_rto_ms;
+			hd->deadline = now + c->cfg.fwd_timeout_ms;
 			memcpy(hd->r.tag, tag, CLU_CLIENT_TAG);
 			memcpy(hd->r.buf, buf, len);
 			hd->r.len = (uint16_t)len;
@@ -737,7 +806,11 @@ hold_or_push(struct clu *c, struct clu_peer *p, uint16_t part, uint64_t base,
 			return;
 		}
 	}
-	clu_reply_push(c, tag, buf, len);
+	memcpy(tmp.tag, tag, CLU_CLIENT_TAG);
+	memcpy(tmp.buf, buf, len);
+	tmp.len = (uint16_t)len;
+	c->st.fwd_unconfirmed++;
+	reply_unconfirmed(c, &tmp);
 }
 
 void
@@ -761,7 +834,7 @@ clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		c->st.rx_malformed++;
 		return;
 	}
-	hold_or_push(c, p, h->part, base, seq, pd->tag, dgram, len, now);
+	hold_or_push(c, p, h, base, seq, pd->tag, dgram, len, now);
 	if (pd->answered == pd->nops)
 		pending_free(c, pd);
 }
@@ -778,10 +851,14 @@ clu_fwd_release_held(struct clu *c, uint64_t now)
 		if (!hd->used)
 			continue;
 		p = &c->peer[hd->peer];
-		if (!caught_up(p, hd->part, hd->base, hd->seq) &&
-		    now < hd->deadline && clu_peer_serves(p))
+		if (caught_up(p, hd->part, hd->epoch, hd->base, hd->seq)) {
+			clu_reply_push(c, hd->r.tag, hd->r.buf, hd->r.len);
+		} else if (now >= hd->deadline || !clu_peer_serves(p)) {
+			c->st.fwd_unconfirmed++;
+			reply_unconfirmed(c, &hd->r);
+		} else {
 			continue;
-		clu_reply_push(c, hd->r.tag, hd->r.buf, hd->r.len);
+		}
 		hd->used = false;
 		c->nhold--;
 	}

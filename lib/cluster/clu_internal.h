@@ -21,6 +21,11 @@
 #define CLU_SUBS_MAX		32	/* (owner, partition) splits per request */
 #define CLU_FWD_OPS_MAX		64	/* write ops in one forwarded sub-request */
 #define CLU_REORDER		64	/* batches a receiver holds past a gap */
+#define CLU_WIN_BITS		4096	/* replay window: datagrams per peer epoch */
+#define CLU_HELLO_MS		20	/* HELLO again while a peer's epoch is unknown */
+#define CLU_STALE_REPLY_MS	100	/* tell a stale sender at most this often */
+#define CLU_CLOCK_EPOCH_SHIFT	20	/* partition clocks start at epoch << 20 */
+#define CLU_EPOCH_MAX		(1ULL << 42)	/* ms: year 2109; keeps the shift in range */
 
 /*
  * An entry the purge found on one page and drops after fetching the next:
@@ -75,6 +80,22 @@ struct clu_repair {
 	bool full_next;		/* a full push was asked for during the scan */
 	struct trk_cursor cur;
 	uint64_t tomb_cur;
+	/* a verified sync push (clu_verify.c): its id, 0 for a plain one */
+	uint32_t sync_id;
+	uint64_t req[4];	/* the segments it answers for */
+	uint32_t *cnt;		/* [TRK_DIGEST_SEGS] records pushed per segment */
+	uint32_t sync_next;	/* a sync asked for during this push */
+	uint64_t next_req[4], next_diff[4];
+};
+
+/* Our verification of partition p with one peer (clu_verify.c). */
+struct clu_vsync {
+	uint32_t id;		/* the request in flight, 0: none */
+	bool done;		/* every segment verified; stream target below */
+	uint64_t mask[4];	/* segments not verified yet */
+	uint64_t ask_ms;
+	uint64_t base, head;	/* its stream position at LAST */
+	uint32_t *cnt;		/* [TRK_DIGEST_SEGS] records received */
 };
 
 struct clu_peer {
@@ -88,18 +109,26 @@ struct clu_peer {
 	bool founder;		/* it counted us ready at its cold start */
 	bool announced;		/* its READY datagram arrived (founder or not) */
 	uint64_t ready_ms;	/* when we first saw it ready */
-	uint64_t epoch;		/* its stream epoch; a new one = it restarted */
+	uint64_t epoch;		/* its highest epoch heard; never goes back */
+	uint64_t rx_top;	/* highest seq seen in that epoch */
+	uint64_t rx_win[CLU_WIN_BITS / 64];	/* seqs seen, by seq % BITS */
+	uint64_t hello_ms;	/* next HELLO while its epoch is unknown */
+	uint64_t stale_ms;	/* last time we told it its epoch is old */
+	uint64_t heard_ms;	/* last authentic datagram of this epoch */
+	uint64_t purge_ms;	/* dead: purge its entries then (0: no) */
 	uint32_t id;
 	struct mbr_addr addr;
 	char name[MBR_NAME_MAX + 1];
 	struct clu_out *out;	/* [nparts] */
 	struct clu_in *in;	/* [nparts] */
 	struct clu_repair *rep;	/* [nparts] */
+	struct clu_vsync *vs;	/* [nparts] */
 };
 
 struct clu_part {
 	struct clu_batch *log;	/* repl_log slots, seq & (repl_log - 1) */
 	uint64_t head;		/* last closed seq (0: none) */
+	uint64_t appended;	/* records ever appended to the log */
 	struct clu_batch open;	/* seq head + 1, being filled */
 	uint64_t ae_next_ms;
 	uint32_t ae_rr;		/* round-robin position over peers */
@@ -108,9 +137,8 @@ struct clu_part {
 	struct clu_drop *drop;	/* [CLU_DROP_MAX] found, not yet dropped */
 	uint32_t ndrop;
 	uint32_t dgrams_tick;	/* repair datagrams sent this tick */
-	bool synced;		/* a full push of it reached us */
-	uint32_t sync_peer;	/* node id asked for the full push */
-	uint64_t sync_ask_ms;
+	bool synced;		/* verified with every ready peer */
+	bool verifying;		/* not yet: its writes are answered not_ready */
 };
 
 /* A forwarded sub-request waiting for its owner's answer. */
@@ -136,10 +164,12 @@ struct clu_pending {
  * clu.amark: per partition, the log position to be acknowledged (0: none).
  */
 #define CLU_AHOLD_MAX		256
+#define CLU_AHOLD_QUORUM	2048	/* static_quorum_ring: every write waits */
 struct clu_ahold {
 	bool used;
-	bool gossip;		/* d is a FWD_REPLY; else r is a client reply */
+	bool gossip;		/* d is a FWD_REPLY (unsealed); else r is a client reply */
 	uint8_t replicas;
+	uint16_t peer;		/* slot the FWD_REPLY goes to */
 	uint64_t deadline;
 	uint64_t *mark;		/* [nparts] */
 	struct clu_reply r;
@@ -151,7 +181,7 @@ struct clu_hold {
 	bool used;
 	uint16_t peer;		/* slot */
 	uint16_t part;
-	uint64_t base, seq;
+	uint64_t epoch, base, seq;	/* the owner's stream position */
 	uint64_t deadline;
 	struct clu_reply r;
 };
@@ -163,7 +193,8 @@ struct clu {
 	struct trk *t;
 	struct exec_node xn;
 	uint32_t nparts;
-	uint64_t epoch;
+	uint64_t epoch;		/* ours: from the incarnation, only grows */
+	uint64_t tx_seq;	/* last datagram sequence of this epoch */
 	uint64_t rng;
 	bool left;
 	bool ready;		/* synced (or alone): may own names */
@@ -172,6 +203,12 @@ struct clu {
 	uint64_t reconnect_ms;	/* next attempt to reach dead members */
 	uint64_t seek_ms;	/* not ready: next JOIN to unheard seeds */
 	uint64_t in_gen;	/* last stream generation handed out */
+	uint32_t vs_ids;	/* last sync request id */
+	uint32_t ring_ids[CLU_PEERS_MAX + 1];	/* members of the last ring */
+	uint32_t nring_ids;
+	bool lease;		/* static_quorum_ring: a quorum heard lately */
+	uint64_t lease_ms;	/* how lately: half the fastest failure detection */
+	uint64_t beat_ms;	/* next heartbeat to the ring */
 	struct mbr_addr seeds[CLU_PEERS_MAX];
 	uint32_t nseeds;
 
@@ -190,8 +227,9 @@ struct clu {
 	struct clu_reqctx *rq;		/* request scratch (clu_fwd.c) */
 	struct clu_hold *hold;		/* [CLU_HOLD_MAX] */
 	uint32_t nhold;
-	struct clu_ahold *ahold;	/* [CLU_AHOLD_MAX] */
-	uint64_t *amark;		/* [CLU_AHOLD_MAX * nparts] */
+	struct clu_ahold *ahold;	/* [ahold_max] */
+	uint64_t *amark;		/* [ahold_max * nparts] */
+	uint32_t ahold_max, ahold_rr;
 	uint32_t nahold;
 
 	struct clu_dgram *sendq;	/* ring of cfg.send_queue */
@@ -213,10 +251,22 @@ bool clu_is_dead(const struct clu *c, uint32_t id);
 /* Start a datagram to dst: the writer is positioned after the header. */
 struct clu_wr *clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type,
 		uint16_t part);
-/* Seal and queue it. */
+/* Seal and queue it to a member (its epoch as we know it goes along). */
+void clu_msg_send(struct clu *c, struct clu_wr *w, const struct clu_peer *p);
+/* Seal and queue it to an address (a member's, or a seed's). */
 void clu_msg_end(struct clu *c, struct clu_wr *w, const struct mbr_addr *dst);
+/* Write a header for a datagram to be queued later (clu_msg_queue). */
+void clu_msg_init(struct clu *c, struct clu_wr *w, uint8_t *buf, uint8_t type,
+		uint16_t part);
+/* Seal and queue a datagram built with clu_msg_init, to p. */
+void clu_msg_queue(struct clu *c, const uint8_t *buf, size_t len,
+		const struct clu_peer *p);
 /* Rebuild the ring (membership or readiness changed). */
 void clu_view_rebuild(struct clu *c);
+/* Replica acks every write waits for: a quorum's in static_quorum_ring. */
+uint32_t clu_min_replicas(const struct clu *c);
+/* The REPLICAS value a write asked for, raised so that it waits for them. */
+uint8_t clu_replicas_flag(const struct clu *c, uint8_t asked);
 /* Queue a client reply. */
 void clu_reply_push(struct clu *c, const uint8_t *tag, const uint8_t *buf,
 		size_t len);
@@ -241,7 +291,23 @@ bool clu_repl_idle(const struct clu *c);
 /* Forget a peer's stream (keeps the reorder buffer's memory). */
 void clu_in_reset(struct clu_in *in);
 
+/* Segment masks: bit s of m[s / 64]. */
+static inline bool
+clu_mask_has(const uint64_t m[4], uint32_t seg)
+{
+	return (m[seg / 64] >> (seg % 64)) & 1;
+}
+
+static inline bool
+clu_mask_empty(const uint64_t m[4])
+{
+	return (m[0] | m[1] | m[2] | m[3]) == 0;
+}
+
 /* clu_sync.c */
+void clu_repair_reset(struct clu_repair *rp);
+/* A segment digest (x, count) folded to the 64 bits DIGEST carries. */
+uint64_t clu_fold_seg(const struct trk_digest_seg *s);
 void clu_sync_tick(struct clu *c, uint64_t now);
 void clu_sync_rx_digest(struct clu *c, struct clu_peer *p,
 		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
@@ -255,6 +321,21 @@ void clu_sync_ready_tick(struct clu *c, uint64_t now);
 /* Some serving peer said it is ready. */
 bool clu_knows_ready_peer(const struct clu *c);
 bool clu_sync_idle(const struct clu *c);
+
+/* clu_verify.c */
+void clu_verify_start(struct clu *c, uint32_t part);
+void clu_verify_start_all(struct clu *c);
+void clu_verify_peer_reset(struct clu *c, struct clu_peer *p);
+uint32_t clu_verify_tick(struct clu *c, uint64_t now);	/* partitions synced */
+void clu_verify_count(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint32_t id, uint64_t hash);
+void clu_verify_rx_last(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint32_t id, struct clu_rd *r, uint64_t now);
+bool clu_verify_rx_request(struct clu *c, struct clu_rd *r, uint32_t part,
+		uint64_t req[4], uint64_t diff[4], uint32_t *id);
+void clu_verify_send_last(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint32_t id, const uint64_t req[4], const uint32_t *cnt);
+void clu_verify_free(struct clu *c);
 
 /* clu_fwd.c */
 void clu_fwd_tick(struct clu *c, uint64_t now);

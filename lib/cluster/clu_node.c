@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clu_internal.h"
+#include "ring_filter.h"
 
 void
 clu_config_default(struct clu_config *cfg)
@@ -53,7 +54,8 @@ config_valid(const struct clu_config *cfg, const struct trk *t,
 		cfg->repl_rto_ms >= 1 &&
 		cfg->ae_interval_ms >= 1 && cfg->sync_scan >= 16 &&
 		cfg->sync_dgrams >= 1 && cfg->fwd_timeout_ms >= 1 &&
-		cfg->send_queue >= 64 && trk_nparts(t) <= CLU_NO_PART;
+		cfg->send_queue >= 64 && trk_nparts(t) <= CLU_NO_PART &&
+		cfg->incarnation < CLU_EPOCH_MAX;
 }
 
 /* ---- peers and view ---- */
@@ -115,29 +117,91 @@ dead_set(struct clu *c, uint32_t id, bool dead)
 		c->dead[c->ndead++] = id;
 }
 
-/* Rebuilds the ring from self and the serving peers. */
+/*
+ * static_quorum_ring: the members left in the ring take over the names of
+ * one that left it. A node cut off with a minority may have applied
+ * writes of those names in the moments before it lost its lease (never
+ * acknowledged: they lacked a quorum's replica acks), possibly more of
+ * them than the majority has made since. So the majority moves every
+ * partition clock to the next era (the high 32 bits): whatever it writes
+ * from now on is newer than anything the minority wrote, and wins when
+ * the split heals.
+ */
+static void
+era_bump(struct clu *c)
+{
+	uint32_t part;
+
+	for (part = 0; part < c->nparts; part++) {
+		struct trk_version v = {
+			.clock = ((trk_clock_now(c->t, part) >> 32) + 1) << 32,
+		};
+
+		trk_clock_observe(c->t, part, &v);
+	}
+}
+
+/* True when some member of the last ring is not among ids[0..n). */
+static bool
+ring_lost_member(const struct clu *c, const uint32_t *ids, uint32_t n)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < c->nring_ids; i++) {
+		for (k = 0; k < n && ids[k] != c->ring_ids[i]; k++)
+			;
+		if (k == n)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Rebuilds the ring from self and the serving peers. When a member left
+ * the ring, its names now belong to the others, and the latest writes of
+ * some of them (acknowledged through a third node) may not have reached
+ * us: a ready node verifies every partition with its peers again before
+ * it decides writes there (clu_verify.c).
+ */
 void
 clu_view_rebuild(struct clu *c)
 {
 	struct ring_members *m = ring_members_create();
+	uint32_t ids[CLU_PEERS_MAX + 1], n = 0, i;
 	struct ring *r = NULL;
 	char self[MBR_NAME_MAX + 1];
-	uint32_t i;
 	int err;
 
 	if (m == NULL)
 		return;	/* keep the old ring: better than none */
 	memcpy(self, c->cfg.name, c->cfg.name_len);
 	self[c->cfg.name_len] = '\0';
-	if (c->ready)
+	if (c->ready) {
 		ring_members_add(m, self, 1, c->cfg.node_id);
+		ids[n++] = c->cfg.node_id;
+	}
 	for (i = 0; i < c->npeers; i++)
-		if (clu_peer_serves(&c->peer[i]) && c->peer[i].ready)
+		if (clu_peer_serves(&c->peer[i]) && c->peer[i].ready) {
 			ring_members_add(m, c->peer[i].name, 1, c->peer[i].id);
+			ids[n++] = c->peer[i].id;
+		}
 	r = ring_build(m, &c->cfg.policy, &err);
 	ring_members_destroy(m);
 	if (r == NULL)
 		return;
+	/* names come to us when a member leaves the ring, or when the ring
+	 * has owners again after it had none (a minority healed: what it
+	 * holds is what it purged and missed) */
+	if (c->ready && ring_has_owner(r) && (ring_lost_member(c, ids, n) ||
+	    c->ring == NULL || !ring_has_owner(c->ring))) {
+		clu_verify_start_all(c);
+		if (c->cfg.policy.strategy == RING_STRATEGY_STATIC_QUORUM &&
+		    ring_lost_member(c, ids, n))
+			era_bump(c);
+		c->st.takeovers++;
+	}
+	memcpy(c->ring_ids, ids, n * sizeof(ids[0]));
+	c->nring_ids = n;
 	ring_free(c->ring);
 	c->ring = r;
 	c->st.ring_builds++;
@@ -163,7 +227,9 @@ peer_slot(struct clu *c, const struct mbr_node *n)
 	memset(p->out, 0, c->nparts * sizeof(*p->out));
 	for (i = 0; i < c->nparts; i++)
 		clu_in_reset(&p->in[i]);
-	memset(p->rep, 0, c->nparts * sizeof(*p->rep));
+	for (i = 0; i < c->nparts; i++)
+		clu_repair_reset(&p->rep[i]);
+	clu_verify_peer_reset(c, p);
 	p->used = true;
 	p->state = MBR_DEAD;
 	memcpy(p->name, n->name, n->name_len);
@@ -183,6 +249,33 @@ id_taken(struct clu *c, const struct clu_peer *self_p, uint32_t id)
 		    !c->peer[i].conflict && c->peer[i].id == id)
 			return true;
 	return false;
+}
+
+/*
+ * The plain registrations of a member that died are purged everywhere,
+ * but not at once: a healed netsplit can bring back a rumour that a live
+ * member is dead, which that member refutes within a round trip or two.
+ * Purging on the rumour would hide its registrations until anti-entropy
+ * restored them (a not_found for names that exist). So a death is acted
+ * on two probe intervals later if the member has not come back; a
+ * graceful leave at once.
+ */
+static void
+purge_due(struct clu *c, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_peer *p = &c->peer[i];
+
+		if (p->purge_ms == 0 || now < p->purge_ms)
+			continue;
+		p->purge_ms = 0;
+		if (clu_peer_live(p))
+			continue;
+		dead_set(c, p->id, true);
+		clu_sync_start_purge(c);
+	}
 }
 
 static void
@@ -220,21 +313,26 @@ on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
 	}
 	if (clu_peer_serves(p) && !served) {
 		dead_set(c, p->id, false);	/* back: stop purging it */
+		p->purge_ms = 0;
 		p->ready = false;		/* until it says so */
 		p->heard = false;
 		p->cold = false;
 		p->adopted = false;
 		p->founder = false;
 		p->announced = false;
-		p->epoch = 0;
+		clu_verify_peer_reset(c, p);
 		clu_repl_peer_up(c, p, now);
 	} else if (!clu_peer_serves(p) && served) {
 		clu_repl_peer_down(c, p);
 		clu_fwd_peer_down(c, p->id);
 	}
 	if (was_live && !clu_peer_live(p) && !p->conflict) {
-		dead_set(c, p->id, true);
-		clu_sync_start_purge(c);
+		/* a leave is certain; a death may be a stale rumour */
+		p->purge_ms = ev->type == MBR_EV_LEFT ? now :
+			now + 2ULL * c->cfg.mbr.probe_interval;
+		if (p->purge_ms == 0)
+			p->purge_ms = 1;
+		purge_due(c, now);
 	}
 	if (clu_peer_serves(p) != served)
 		clu_view_rebuild(c);
@@ -278,10 +376,33 @@ alloc_parts(struct clu *c)
 		c->peer[i].out = calloc(c->nparts, sizeof(struct clu_out));
 		c->peer[i].in = calloc(c->nparts, sizeof(struct clu_in));
 		c->peer[i].rep = calloc(c->nparts, sizeof(struct clu_repair));
-		if (!c->peer[i].out || !c->peer[i].in || !c->peer[i].rep)
+		c->peer[i].vs = calloc(c->nparts, sizeof(struct clu_vsync));
+		if (!c->peer[i].out || !c->peer[i].in || !c->peer[i].rep ||
+		    !c->peer[i].vs)
 			return -1;
 	}
 	return 0;
+}
+
+/*
+ * Versions this node decides must be newer than any it decided in an
+ * earlier life, even when it becomes ready without a sync that would teach
+ * it (alone, or a cold start among nodes cut off from the rest): equal
+ * versions are taken for the same event, so a restarted node counting
+ * from 0 again could give two different writes of a name one version.
+ * The epoch (the incarnation: the start time in ms) grows across restarts,
+ * so partition clocks start at epoch << CLU_CLOCK_EPOCH_SHIFT: an earlier
+ * life would have had to decide 2^20 writes per partition per millisecond
+ * of its life to reach it.
+ */
+static void
+clock_from_epoch(struct clu *c)
+{
+	struct trk_version v = { .clock = c->epoch << CLU_CLOCK_EPOCH_SHIFT };
+	uint32_t part;
+
+	for (part = 0; part < c->nparts; part++)
+		trk_clock_observe(c->t, part, &v);
 }
 
 struct clu *
@@ -302,7 +423,7 @@ clu_create(const struct clu_config *cfg, struct trk *t,
 	c->xn = *xn;
 	c->nparts = trk_nparts(t);
 	c->rng = cfg->seed;
-	c->epoch = clu_rand(c) | 1;
+	c->epoch = cfg->incarnation != 0 ? cfg->incarnation : 1;
 	self.name_len = (uint8_t)cfg->name_len;
 	memcpy(self.name, cfg->name, cfg->name_len);
 	self.addr = cfg->addr;
@@ -313,8 +434,10 @@ clu_create(const struct clu_config *cfg, struct trk *t,
 	c->replyq = calloc(CLU_REPLY_QUEUE, sizeof(*c->replyq));
 	c->pending = calloc(CLU_PENDING_MAX, sizeof(*c->pending));
 	c->hold = calloc(CLU_HOLD_MAX, sizeof(*c->hold));
-	c->ahold = calloc(CLU_AHOLD_MAX, sizeof(*c->ahold));
-	c->amark = calloc((size_t)CLU_AHOLD_MAX * c->nparts, sizeof(uint64_t));
+	c->ahold_max = cfg->policy.strategy == RING_STRATEGY_STATIC_QUORUM ?
+		CLU_AHOLD_QUORUM : CLU_AHOLD_MAX;
+	c->ahold = calloc(c->ahold_max, sizeof(*c->ahold));
+	c->amark = calloc((size_t)c->ahold_max * c->nparts, sizeof(uint64_t));
 	c->chbuf = calloc(TRK_GROUPS_PER_ENTRY + 64, sizeof(*c->chbuf));
 	c->xout = malloc(sizeof(*c->xout));
 	if (c->mbr == NULL || !c->sendq || !c->replyq || !c->pending ||
@@ -323,7 +446,11 @@ clu_create(const struct clu_config *cfg, struct trk *t,
 		clu_destroy(c);
 		return NULL;
 	}
+	clock_from_epoch(c);
 	c->ready_deadline = now + 3ULL * c->cfg.mbr.probe_interval;
+	c->lease_ms = (cfg->mbr.probe_timeout + (uint64_t)cfg->mbr.suspicion_mult *
+			cfg->mbr.probe_interval) / 2;
+	clu_verify_start_all(c);
 	clu_view_rebuild(c);
 	return c;
 }
@@ -337,6 +464,7 @@ clu_destroy(struct clu *c)
 		return;
 	clu_repl_free(c);
 	clu_fwd_free(c);
+	clu_verify_free(c);
 	for (i = 0; i < CLU_PEERS_MAX; i++) {
 		for (uint32_t k = 0; c->peer[i].in != NULL && k < c->nparts; k++)
 			free(c->peer[i].in[k].buf);
@@ -426,6 +554,66 @@ seek_seeds(struct clu *c, uint64_t now)
 		mbr_join(c->mbr, to, n, now);
 }
 
+static void hello_tick(struct clu *c, uint64_t now);
+static void send_hello(struct clu *c, struct clu_peer *p, uint8_t flags);
+
+/*
+ * The quorum lease of static_quorum_ring: a node decides writes only while
+ * a quorum of its ring (itself included) has been heard from within
+ * lease_ms, half the fastest failure detection. A node cut off with a
+ * minority therefore stops deciding writes before the majority can have
+ * declared it dead and taken its names over: at no moment do two nodes
+ * decide one name. Members hear each other through HELLO heartbeats,
+ * four per lease.
+ */
+static void
+lease_tick(struct clu *c, uint64_t now)
+{
+	char self[MBR_NAME_MAX + 1];
+	uint32_t i, n;
+
+	if (c->cfg.policy.strategy != RING_STRATEGY_STATIC_QUORUM)
+		return;
+	memcpy(self, c->cfg.name, c->cfg.name_len);
+	self[c->cfg.name_len] = '\0';
+	n = c->ready && ring_filter_allows(c->cfg.policy.filter, self);
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_peer *p = &c->peer[i];
+
+		if (!clu_peer_serves(p) || !p->ready)
+			continue;
+		if (now >= c->beat_ms)
+			send_hello(c, p, 0);
+		/* the quorum counts owners: a member the filters keep off
+		 * the ring is a replica, not a vote */
+		n += now - p->heard_ms < c->lease_ms &&
+			ring_filter_allows(c->cfg.policy.filter, p->name);
+	}
+	if (now >= c->beat_ms)
+		c->beat_ms = now + c->lease_ms / 4;
+	c->lease = n >= c->cfg.policy.quorum;
+}
+
+uint32_t
+clu_min_replicas(const struct clu *c)
+{
+	uint32_t q = c->cfg.policy.quorum;
+
+	return c->cfg.policy.strategy == RING_STRATEGY_STATIC_QUORUM && q > 1 ?
+		q - 1 : 0;
+}
+
+uint8_t
+clu_replicas_flag(const struct clu *c, uint8_t asked)
+{
+	uint32_t min = clu_min_replicas(c);
+
+	if (asked == PROTO_REPLICAS_ALL || asked >= min)
+		return asked;
+	/* any non-zero value holds the answer; the count is clu_min_replicas */
+	return (uint8_t)(min < PROTO_REPLICAS_ALL ? min : PROTO_REPLICAS_ALL - 1);
+}
+
 void
 clu_tick(struct clu *c, uint64_t now)
 {
@@ -437,8 +625,13 @@ clu_tick(struct clu *c, uint64_t now)
 		seek_seeds(c, now);
 	mbr_tick(c->mbr, now);
 	pump_membership(c, now);
+	purge_due(c, now);
+	hello_tick(c, now);
+	lease_tick(c, now);
 	if (!c->ready)
 		clu_sync_ready_tick(c, now);
+	else
+		clu_verify_tick(c, now);	/* a takeover's */
 	clu_repl_tick(c, now);
 	clu_sync_tick(c, now);
 	clu_fwd_tick(c, now);
@@ -457,11 +650,112 @@ clu_leave(struct clu *c, uint64_t now)
 /* ---- receive ---- */
 
 /*
- * What a datagram's header tells about its (serving) sender: a new epoch
- * means it restarted, possibly faster than failure detection noticed, so
- * its streams in both directions start over and it must sync before it
- * may own names again; the ready flag says when it has.
+ * Replay detection: a bitmap of the last CLU_WIN_BITS sequence numbers of
+ * the peer's current epoch (seq % BITS), as IPsec's anti-replay window.
+ * A datagram seen before, or older than the window, is dropped. Slots
+ * the top moves past are cleared on the way.
  */
+static bool
+window_admit(struct clu_peer *p, uint64_t seq)
+{
+	uint64_t s;
+
+	if (seq > p->rx_top) {
+		if (seq - p->rx_top >= CLU_WIN_BITS)
+			memset(p->rx_win, 0, sizeof(p->rx_win));
+		else
+			for (s = p->rx_top + 1; s < seq; s++)
+				p->rx_win[(s / 64) % (CLU_WIN_BITS / 64)] &=
+					~(1ULL << (s % 64));
+		p->rx_top = seq;
+	} else if (p->rx_top - seq >= CLU_WIN_BITS ||
+		   (p->rx_win[(seq / 64) % (CLU_WIN_BITS / 64)] >> (seq % 64) & 1)) {
+		return false;
+	}
+	p->rx_win[(seq / 64) % (CLU_WIN_BITS / 64)] |= 1ULL << (seq % 64);
+	return true;
+}
+
+static void
+send_hello(struct clu *c, struct clu_peer *p, uint8_t flags)
+{
+	struct clu_wr w;
+
+	if (clu_msg_begin(c, &w, CLU_T_HELLO, CLU_NO_PART) == NULL)
+		return;
+	w.p[5] |= flags;	/* header flags byte */
+	clu_msg_send(c, &w, p);
+}
+
+/*
+ * A later epoch of a member: it restarted, possibly faster than failure
+ * detection noticed, so its streams in both directions start over and it
+ * must sync before it may own names again (its ready flag says when).
+ */
+static void
+peer_restarted(struct clu *c, struct clu_peer *p, uint64_t epoch,
+		uint64_t now)
+{
+	bool was_ready = p->ready;
+
+	if (p->epoch != 0 && clu_peer_serves(p)) {
+		clu_verify_peer_reset(c, p);
+		clu_repl_peer_up(c, p, now);
+		p->ready = false;
+		p->adopted = false;
+		p->founder = false;
+		p->announced = false;
+	}
+	p->epoch = epoch;
+	p->rx_top = 0;
+	memset(p->rx_win, 0, sizeof(p->rx_win));
+	if (was_ready && !p->ready)
+		clu_view_rebuild(c);
+}
+
+/*
+ * Is an authentic datagram new? Epochs only move forward: one from an
+ * older epoch of its sender, or meant for an older epoch of ours, is a
+ * replay or a straggler and changes nothing; within an epoch the window
+ * drops repeats. A datagram meant for a LATER epoch of ours means our
+ * epoch source went back (a clock step): we move past it, or every peer
+ * would drop us as stale.
+ */
+static bool
+datagram_fresh(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		uint64_t now)
+{
+	if (h->dst_epoch > c->epoch && h->dst_epoch < CLU_EPOCH_MAX) {
+		c->epoch = h->dst_epoch + 1;
+		c->tx_seq = 0;
+		c->st.epoch_bumps++;
+		clock_from_epoch(c);
+	}
+	if (h->dst_epoch != 0 && h->dst_epoch != c->epoch) {
+		c->st.rx_stale++;
+		return false;
+	}
+	if (p == NULL)
+		return true;
+	if (h->epoch < p->epoch) {
+		c->st.rx_stale++;
+		if (now - p->stale_ms >= CLU_STALE_REPLY_MS) {
+			p->stale_ms = now;
+			send_hello(c, p, 0);	/* names the epoch we know */
+		}
+		return false;
+	}
+	if (h->epoch > p->epoch)
+		peer_restarted(c, p, h->epoch, now);
+	if (!window_admit(p, h->seq)) {
+		c->st.rx_replayed++;
+		return false;
+	}
+	p->heard_ms = now;
+	return true;
+}
+
+/* What a datagram's header tells about its sender. */
 static void
 peer_noted(struct clu_peer *p, const struct clu_hdr *h)
 {
@@ -469,123 +763,192 @@ peer_noted(struct clu_peer *p, const struct clu_hdr *h)
 	p->cold = (h->flags & CLU_F_COLD) != 0;
 }
 
+/* The ready flag of a serving member: it may own names from now on. */
 static void
 peer_heard(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		uint64_t now)
 {
-	bool rebuild = false;
-
-	if (p->epoch != h->epoch) {
-		if (p->epoch != 0) {
-			clu_repl_peer_up(c, p, now);
-			rebuild = p->ready;
-			p->ready = false;
-			p->adopted = false;
-			p->founder = false;
-			p->announced = false;
-		}
-		p->epoch = h->epoch;
-	}
 	if ((h->flags & CLU_F_READY) && !p->ready) {
 		p->ready = true;
 		p->ready_ms = now;
-		rebuild = true;
-	}
-	if (rebuild)
 		clu_view_rebuild(c);
+	}
 }
 
-void
+/* The member that sent h from src, if we know it at that address. */
+static struct clu_peer *
+sender_of(struct clu *c, const struct clu_hdr *h, const struct mbr_addr *src)
+{
+	struct clu_peer *p = clu_peer_by_id(c, h->sender);
+
+	return p != NULL && p->addr.ip == src->ip ? p : NULL;
+}
+
+/*
+ * Membership messages come from members and from nodes not known yet (a
+ * JOIN). Freshness is judged by the sender's id whatever address it came
+ * from (a replay from another address is still a replay); what it says
+ * about the sender's address and readiness only from the address we know.
+ */
+static void
+rx_member(struct clu *c, const struct clu_hdr *h, const struct mbr_addr *src,
+		const uint8_t *body, size_t len, uint64_t now)
+{
+	struct clu_peer *p = clu_peer_by_id(c, h->sender);
+	struct mbr_msg msg;
+
+	if (h->part != CLU_NO_PART || mbr_decode(body, len, &msg) != 0) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if (!datagram_fresh(c, p, h, now))
+		return;
+	mbr_receive(c->mbr, &msg, now);
+	pump_membership(c, now);
+	if (p == NULL && (p = clu_peer_by_id(c, h->sender)) != NULL) {
+		/* a new member: this datagram starts its epoch's window */
+		peer_restarted(c, p, h->epoch, now);
+		window_admit(p, h->seq);
+		p->heard_ms = now;
+	}
+	if ((p = sender_of(c, h, src)) == NULL)
+		return;
+	peer_noted(p, h);
+	if (clu_peer_serves(p))
+		peer_heard(c, p, h, now);
+}
+
+static void
+rx_hello(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		size_t left, uint64_t now)
+{
+	if (p == NULL || left != 0) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if (!datagram_fresh(c, p, h, now))
+		return;
+	peer_noted(p, h);
+	if (clu_peer_serves(p))
+		peer_heard(c, p, h, now);
+	if (h->flags & CLU_F_ECHO)
+		send_hello(c, p, 0);
+}
+
+/* Registry traffic: only from a serving member at its address, meant for
+ * this epoch of ours, with our partitioning. */
+static void
+rx_registry(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r, uint64_t now)
+{
+	if (p == NULL || !clu_peer_serves(p) || h->nparts != c->nparts ||
+	    h->part >= c->nparts) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if (h->dst_epoch != c->epoch) {
+		c->st.rx_stale++;
+		return;
+	}
+	if (!datagram_fresh(c, p, h, now))
+		return;
+	peer_noted(p, h);
+	peer_heard(c, p, h, now);
+	switch (h->type) {
+	case CLU_T_BATCH:
+		clu_repl_rx_batch(c, p, h, r, now);
+		break;
+	case CLU_T_ACK:
+		clu_repl_rx_ack(c, p, h, r, now);
+		break;
+	case CLU_T_DIGEST:
+		clu_sync_rx_digest(c, p, h, r, now);
+		break;
+	case CLU_T_REPAIR_REQ:
+		clu_sync_rx_request(c, p, h, r);
+		break;
+	case CLU_T_REPAIR:
+		clu_sync_rx_repair(c, p, h, r, now);
+		break;
+	case CLU_T_FWD:
+		clu_fwd_rx(c, p, h, r, now);
+		break;
+	case CLU_T_READY:	/* its flags said it all */
+		if (clu_rd_left(r) != 0)
+			c->st.rx_malformed++;
+		else {
+			p->announced = true;
+			p->founder = (h->flags & CLU_F_FOUNDER) != 0;
+		}
+		break;
+	default:
+		clu_fwd_rx_reply(c, p, h, r, now);
+		break;
+	}
+}
+
+bool
 clu_receive(struct clu *c, const struct mbr_addr *src, const uint8_t *buf,
 		size_t len, uint64_t now)
 {
+	uint64_t before = c->st.rx_malformed + c->st.rx_stale +
+		c->st.rx_replayed;
 	struct clu_hdr h;
 	struct clu_rd r;
-	struct clu_peer *p;
 	size_t body;
 
 	c->st.rx++;
 	if (c->left)
-		return;
+		return false;
 	clu_rd_init(&r, buf, len);
 	if (!clu_hdr_get(&r, &h)) {
 		c->st.rx_malformed++;
-		return;
+		return false;
 	}
 	if (!clu_open(c->keys, h.key_id, buf, len, &body)) {
 		c->st.rx_auth_failed++;
-		return;
+		return false;
 	}
-	if (body < CLU_HDR_LEN) {
+	if (body < CLU_HDR_LEN || h.epoch == 0 || h.seq == 0) {
 		c->st.rx_malformed++;	/* a tag where the header should end */
-		return;
+		return false;
 	}
 	r.len = body;
-	if (h.type == CLU_T_MEMBER) {
-		struct mbr_msg msg;
+	if (h.type == CLU_T_MEMBER)
+		rx_member(c, &h, src, buf + r.off, body - r.off, now);
+	else if (h.type == CLU_T_HELLO)
+		rx_hello(c, sender_of(c, &h, src), &h, body - r.off, now);
+	else
+		rx_registry(c, sender_of(c, &h, src), &h, &r, now);
+	return c->st.rx_malformed + c->st.rx_stale + c->st.rx_replayed ==
+		before;
+}
 
-		if (h.part != CLU_NO_PART ||
-		    mbr_decode(buf + r.off, body - r.off, &msg) != 0) {
-			c->st.rx_malformed++;
-			return;
-		}
-		mbr_receive(c->mbr, &msg, now);
-		pump_membership(c, now);
-		p = clu_peer_by_id(c, h.sender);
-		if (p == NULL || p->addr.ip != src->ip)
-			return;
-		peer_noted(p, &h);
-		if (clu_peer_serves(p))
-			peer_heard(c, p, &h, now);
-		return;
-	}
-	/* registry traffic: only from a serving peer, at its address, with our
-	 * partitioning */
-	p = clu_peer_by_id(c, h.sender);
-	if (p == NULL || !clu_peer_serves(p) || p->addr.ip != src->ip ||
-	    h.nparts != c->nparts || h.part >= c->nparts) {
-		c->st.rx_malformed++;
-		return;
-	}
-	peer_noted(p, &h);
-	peer_heard(c, p, &h, now);
-	switch (h.type) {
-	case CLU_T_BATCH:
-		clu_repl_rx_batch(c, p, &h, &r, now);
-		break;
-	case CLU_T_ACK:
-		clu_repl_rx_ack(c, p, &h, &r, now);
-		break;
-	case CLU_T_DIGEST:
-		clu_sync_rx_digest(c, p, &h, &r, now);
-		break;
-	case CLU_T_REPAIR_REQ:
-		clu_sync_rx_request(c, p, &h, &r);
-		break;
-	case CLU_T_REPAIR:
-		clu_sync_rx_repair(c, p, &h, &r, now);
-		break;
-	case CLU_T_FWD:
-		clu_fwd_rx(c, p, &h, &r, now);
-		break;
-	case CLU_T_READY:	/* its flags said it all */
-		if (clu_rd_left(&r) != 0)
-			c->st.rx_malformed++;
-		else {
-			p->announced = true;
-			p->founder = (h.flags & CLU_F_FOUNDER) != 0;
-		}
-		break;
-	default:
-		clu_fwd_rx_reply(c, p, &h, &r, now);
-		break;
+/*
+ * A member we have streams with but never heard directly (it came by
+ * rumour): our datagrams cannot name its epoch, and it drops registry
+ * traffic that does not. Ask it for a HELLO until it answers.
+ */
+static void
+hello_tick(struct clu *c, uint64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_peer *p = &c->peer[i];
+
+		if (!clu_peer_serves(p) || p->epoch != 0 || now < p->hello_ms)
+			continue;
+		p->hello_ms = now + CLU_HELLO_MS;
+		send_hello(c, p, CLU_F_ECHO);
 	}
 }
 
 /* ---- output queues ---- */
 
-struct clu_wr *
-clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type, uint16_t part)
+static void
+hdr_init(struct clu *c, struct clu_wr *w, uint8_t *buf, size_t cap,
+		uint8_t type, uint16_t part)
 {
 	struct clu_hdr h = {
 		.type = type, .key_id = clu_keyring_primary_id(c->keys),
@@ -594,6 +957,14 @@ clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type, uint16_t part)
 		.part = part, .nparts = (uint16_t)c->nparts,
 		.sender = c->cfg.node_id, .epoch = c->epoch,
 	};
+
+	clu_wr_init(w, buf, cap);
+	clu_hdr_put(w, &h);
+}
+
+struct clu_wr *
+clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type, uint16_t part)
+{
 	struct clu_dgram *d;
 
 	if (c->sq_len == c->cfg.send_queue) {
@@ -601,9 +972,49 @@ clu_msg_begin(struct clu *c, struct clu_wr *w, uint8_t type, uint16_t part)
 		return NULL;
 	}
 	d = &c->sendq[(c->sq_head + c->sq_len) % c->cfg.send_queue];
-	clu_wr_init(w, d->buf, CLU_DGRAM_MAX - clu_keyring_tag_len(c->keys));
-	clu_hdr_put(w, &h);
+	hdr_init(c, w, d->buf, CLU_DGRAM_MAX - clu_keyring_tag_len(c->keys),
+			type, part);
 	return w;
+}
+
+void
+clu_msg_init(struct clu *c, struct clu_wr *w, uint8_t *buf, uint8_t type,
+		uint16_t part)
+{
+	hdr_init(c, w, buf, CLU_DGRAM_MAX - clu_keyring_tag_len(c->keys), type,
+			part);
+}
+
+/*
+ * Every datagram gets the next sequence number of our epoch when it is
+ * sealed (so one held for a while is not out of its receiver's window),
+ * and the receiver's epoch as we know it: a datagram meant for an earlier
+ * life of the receiver is recognised there and dropped.
+ */
+static void
+seal_queue(struct clu *c, struct clu_dgram *d, size_t len,
+		const struct mbr_addr *dst, uint64_t dst_epoch)
+{
+	clu_hdr_set_dst(d->buf, dst_epoch, ++c->tx_seq);
+	len = clu_seal(c->keys, d->buf, len, CLU_DGRAM_MAX);
+	if (len == 0)
+		return;
+	d->len = (uint16_t)len;
+	d->dst = *dst;
+	c->sq_len++;
+	c->st.tx++;
+}
+
+static uint64_t
+epoch_at(const struct clu *c, const struct mbr_addr *a)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++)
+		if (c->peer[i].used && c->peer[i].addr.ip == a->ip &&
+		    c->peer[i].addr.port == a->port)
+			return c->peer[i].epoch;
+	return 0;
 }
 
 void
@@ -611,17 +1022,34 @@ clu_msg_end(struct clu *c, struct clu_wr *w, const struct mbr_addr *dst)
 {
 	struct clu_dgram *d = &c->sendq[(c->sq_head + c->sq_len) %
 			c->cfg.send_queue];
-	size_t len;
 
-	if (w->bad)
+	if (!w->bad)
+		seal_queue(c, d, w->len, dst, epoch_at(c, dst));
+}
+
+void
+clu_msg_send(struct clu *c, struct clu_wr *w, const struct clu_peer *p)
+{
+	struct clu_dgram *d = &c->sendq[(c->sq_head + c->sq_len) %
+			c->cfg.send_queue];
+
+	if (!w->bad)
+		seal_queue(c, d, w->len, &p->addr, p->epoch);
+}
+
+void
+clu_msg_queue(struct clu *c, const uint8_t *buf, size_t len,
+		const struct clu_peer *p)
+{
+	struct clu_dgram *d;
+
+	if (c->sq_len == c->cfg.send_queue) {
+		c->st.tx_dropped++;
 		return;
-	len = clu_seal(c->keys, d->buf, w->len, CLU_DGRAM_MAX);
-	if (len == 0)
-		return;
-	d->len = (uint16_t)len;
-	d->dst = *dst;
-	c->sq_len++;
-	c->st.tx++;
+	}
+	d = &c->sendq[(c->sq_head + c->sq_len) % c->cfg.send_queue];
+	memcpy(d->buf, buf, len);
+	seal_queue(c, d, len, &p->addr, p->epoch);
 }
 
 size_t
@@ -671,7 +1099,9 @@ clu_poll_reply(struct clu *c, struct clu_reply *out, size_t max)
 bool
 clu_writable(const struct clu *c)
 {
-	return c->ring != NULL && ring_has_owner(c->ring) && !c->left;
+	return c->ring != NULL && ring_has_owner(c->ring) && !c->left &&
+		(c->cfg.policy.strategy != RING_STRATEGY_STATIC_QUORUM ||
+		 c->lease);
 }
 
 /*
@@ -704,6 +1134,14 @@ clu_readiness(const struct clu *c, uint64_t now, struct proto_readiness *out)
 	out->partitions = (uint16_t)c->nparts;
 	out->alive = (uint16_t)clu_alive(c);
 	out->owners = (uint16_t)clu_ring_nodes(c);
+	if (c->ready && synced < c->nparts) {
+		/* verifying after becoming ready, or after a takeover: reads
+		 * are served, writes of those partitions wait */
+		out->synced = (uint16_t)synced;
+		out->state = PROTO_READY_SYNCING;
+		out->retry_after_ms = CLU_SYNC_RETRY_MS;
+		return;
+	}
 	if (c->ready) {
 		out->synced = out->partitions;
 		out->state = clu_writable(c) ? PROTO_READY_SERVING :

@@ -70,7 +70,7 @@ want_full_repair(struct clu_repair *rp, uint32_t part)
 {
 	if (rp->active)
 		return;
-	memset(rp, 0, sizeof(*rp));
+	clu_repair_reset(rp);
 	memset(rp->mask, 0xff, sizeof(rp->mask));
 	trk_cursor_init_part(&rp->cur, part);
 	rp->active = true;
@@ -153,6 +153,7 @@ append(struct clu *c, uint32_t part, const struct trk_change *ch)
 	}
 	pp->open.len = (uint16_t)w.len;
 	pp->open.count++;
+	pp->appended++;
 }
 
 void
@@ -180,7 +181,7 @@ send_batch(struct clu *c, struct clu_peer *p, uint32_t part,
 	clu_put_be(&w, b->seq, 8);
 	clu_put_be(&w, b->count, 2);
 	clu_put(&w, b->body, b->len);
-	clu_msg_end(c, &w, &p->addr);
+	clu_msg_send(c, &w, p);
 	c->st.repl_sent++;
 }
 
@@ -227,7 +228,7 @@ send_ack(struct clu *c, struct clu_peer *p, uint32_t part)
 	clu_put_be(&w, in->expected - 1, 8);
 	clu_put_be(&w, in->have, 8);
 	clu_put_be(&w, in->gen, 8);
-	clu_msg_end(c, &w, &p->addr);
+	clu_msg_send(c, &w, p);
 }
 
 void
@@ -277,7 +278,7 @@ clu_repl_peer_up(struct clu *c, struct clu_peer *p, uint64_t now)
 		o->sack = 0;
 		o->gen = 0;
 		clu_in_reset(&p->in[part]);
-		memset(&p->rep[part], 0, sizeof(p->rep[part]));
+		clu_repair_reset(&p->rep[part]);
 		/* meet the newcomer soon: its first anti-entropy round is a sync */
 		c->part[part].ae_next_ms = now;
 	}

@@ -39,8 +39,8 @@
 
 #define PAGE 16
 
-static uint64_t
-fold(const struct trk_digest_seg *s)
+uint64_t
+clu_fold_seg(const struct trk_digest_seg *s)
 {
 	uint64_t z = s->count * 0x9e3779b97f4a7c15ULL;
 
@@ -48,17 +48,6 @@ fold(const struct trk_digest_seg *s)
 	return s->x ^ z ^ (z >> 29);
 }
 
-static bool
-mask_has(const uint64_t m[4], uint32_t seg)
-{
-	return (m[seg / 64] >> (seg % 64)) & 1;
-}
-
-static bool
-mask_empty(const uint64_t m[4])
-{
-	return (m[0] | m[1] | m[2] | m[3]) == 0;
-}
 
 static bool
 mask_full(const uint64_t m[4])
@@ -114,8 +103,8 @@ send_digest(struct clu *c, struct clu_peer *p, uint32_t part)
 		clu_put_be(&w, first, 2);
 		clu_put_be(&w, CLU_DIGEST_PER_DGRAM, 2);
 		for (i = 0; i < CLU_DIGEST_PER_DGRAM; i++)
-			clu_put_be(&w, fold(&seg[first + i]), 8);
-		clu_msg_end(c, &w, &p->addr);
+			clu_put_be(&w, clu_fold_seg(&seg[first + i]), 8);
+		clu_msg_send(c, &w, p);
 	}
 	c->st.ae_rounds++;
 }
@@ -131,6 +120,16 @@ clu_knows_ready_peer(const struct clu *c)
 	return false;
 }
 
+/* Forget a push (keeps the count buffer's memory). */
+void
+clu_repair_reset(struct clu_repair *rp)
+{
+	uint32_t *cnt = rp->cnt;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->cnt = cnt;
+}
+
 /* Starts a push of mask to p, or queues the bits a running one lacks. */
 static void
 repair_want(struct clu_repair *rp, uint32_t part, const uint64_t mask[4])
@@ -138,7 +137,7 @@ repair_want(struct clu_repair *rp, uint32_t part, const uint64_t mask[4])
 	int i;
 
 	if (!rp->active) {
-		memset(rp, 0, sizeof(*rp));
+		clu_repair_reset(rp);
 		memcpy(rp->mask, mask, sizeof(rp->mask));
 		trk_cursor_init_part(&rp->cur, part);
 		rp->active = true;
@@ -171,19 +170,71 @@ clu_sync_rx_digest(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		return;	/* our changes to the sender are still in flight */
 	trk_digest(c->t, h->part, seg, TRK_DIGEST_SEGS);
 	for (i = first; i < first + n; i++) {
-		if (clu_get_be(r, 8) == fold(&seg[i]))
+		if (clu_get_be(r, 8) == clu_fold_seg(&seg[i]))
 			continue;
 		mask[i / 64] |= 1ULL << (i % 64);
 		c->st.ae_segs_differ++;
 	}
-	if (mask_empty(mask))
+	if (clu_mask_empty(mask))
 		return;
 	repair_want(&p->rep[h->part], h->part, mask);
 	if (clu_msg_begin(c, &w, CLU_T_REPAIR_REQ, h->part) == NULL)
 		return;
 	for (i = 0; i < 4; i++)
 		clu_put_be(&w, mask[i], 8);
-	clu_msg_end(c, &w, &p->addr);
+	clu_msg_send(c, &w, p);
+}
+
+/* Starts a sync push of diff (answering req) to p, now. */
+static void
+sync_push_start(struct clu_repair *rp, uint32_t part, uint32_t id,
+		const uint64_t req_in[4], const uint64_t diff_in[4])
+{
+	uint64_t next[4], req[4], diff[4];
+	bool full_next = rp->full_next;
+
+	memcpy(req, req_in, sizeof(req));	/* they may point into rp */
+	memcpy(diff, diff_in, sizeof(diff));
+	memcpy(next, rp->next, sizeof(next));
+	clu_repair_reset(rp);
+	memcpy(rp->next, next, sizeof(next));	/* plain asks still owed */
+	rp->full_next = full_next;
+	if (rp->cnt != NULL)
+		memset(rp->cnt, 0, TRK_DIGEST_SEGS * sizeof(*rp->cnt));
+	memcpy(rp->mask, diff, sizeof(rp->mask));
+	memcpy(rp->req, req, sizeof(rp->req));
+	rp->sync_id = id;
+	trk_cursor_init_part(&rp->cur, part);
+	rp->active = true;
+}
+
+static void
+rx_sync_request(struct clu *c, struct clu_peer *p, uint32_t part,
+		const uint64_t mask[4], struct clu_rd *r)
+{
+	struct clu_repair *rp = &p->rep[part];
+	uint64_t req[4], diff[4];
+	uint32_t id;
+
+	memcpy(req, mask, sizeof(req));
+	if (!clu_verify_rx_request(c, r, part, req, diff, &id)) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if (clu_mask_empty(diff)) {		/* all equal: nothing to push */
+		clu_verify_send_last(c, p, part, id, req, NULL);
+		return;
+	}
+	if (rp->cnt == NULL &&
+	    (rp->cnt = calloc(TRK_DIGEST_SEGS, sizeof(*rp->cnt))) == NULL)
+		return;
+	if (!rp->active) {
+		sync_push_start(rp, part, id, req, diff);
+		return;
+	}
+	rp->sync_next = id;	/* after the running push; a newer ask wins */
+	memcpy(rp->next_req, req, sizeof(req));
+	memcpy(rp->next_diff, diff, sizeof(diff));
 }
 
 void
@@ -195,11 +246,15 @@ clu_sync_rx_request(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 
 	for (i = 0; i < 4; i++)
 		mask[i] = clu_get_be(r, 8);
+	if (!r->bad && (h->flags & CLU_F_SYNC)) {
+		rx_sync_request(c, p, h->part, mask, r);
+		return;
+	}
 	if (r->bad || clu_rd_left(r) != 0) {
 		c->st.rx_malformed++;
 		return;
 	}
-	if (!mask_empty(mask))
+	if (!clu_mask_empty(mask))
 		repair_want(&p->rep[h->part], h->part, mask);
 }
 
@@ -208,27 +263,30 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		struct clu_rd *r, uint64_t now)
 {
 	struct trk_change *ch = &c->chbuf[0];
+	bool sync = (h->flags & CLU_F_SYNC) != 0;
+	uint32_t id = sync ? (uint32_t)clu_get_be(r, 4) : 0;
 	uint32_t n = (uint32_t)clu_get_be(r, 2), i;
 
+	if (sync && (h->flags & CLU_F_LAST)) {
+		if (n != 0 || r->bad)
+			c->st.rx_malformed++;
+		else
+			clu_verify_rx_last(c, p, h->part, id, r, now);
+		return;
+	}
 	for (i = 0; i < n && !r->bad; i++) {
 		if (!clu_rec_get(r, ch) || trk_part_of(c->t, ch->rec.hash) !=
 				h->part) {
 			c->st.rx_malformed++;
 			return;
 		}
+		if (sync)
+			clu_verify_count(c, p, h->part, id, ch->rec.hash);
 		if (clu_apply(c, ch, now) == TRK_OK)
 			c->st.repair_applied++;
 	}
-	if (r->bad || clu_rd_left(r) != 0) {
+	if (r->bad || clu_rd_left(r) != 0)
 		c->st.rx_malformed++;
-		return;
-	}
-	if (c->part[h->part].sync_peer == p->id) {
-		/* the push is progressing: do not ask another peer yet */
-		c->part[h->part].sync_ask_ms = now;
-		if (h->flags & CLU_F_LAST)
-			c->part[h->part].synced = true;
-	}
 }
 
 static bool
@@ -347,6 +405,15 @@ become_ready(struct clu *c)
 
 	c->ready = true;
 	clu_view_rebuild(c);
+	/*
+	 * The names our ring now gives us were decided by other nodes until
+	 * they see us ready. Verify once more before deciding any: a peer
+	 * answers our sync request only after its header (ready flag) put us
+	 * in its ring, so what it decided before is in its stream up to the
+	 * position it names, and nothing after. With no ready peer (alone, a
+	 * cold start) this ends at once.
+	 */
+	clu_verify_start_all(c);
 	for (i = 0; i < c->npeers; i++) {
 		struct clu_peer *p = &c->peer[i];
 
@@ -355,23 +422,22 @@ become_ready(struct clu *c)
 			continue;
 		if (p->adopted)
 			w.p[5] |= CLU_F_FOUNDER;	/* header flags byte */
-		clu_msg_end(c, &w, &p->addr);
+		clu_msg_send(c, &w, p);
 	}
 }
 
 /*
  * Readiness: a node may own names only once it holds the registry, or it
- * would answer not_found for names it has not received yet. Until then it
- * asks one serving peer per partition for a full push (again every
- * ae_interval_ms if that push does not complete) and becomes ready when
- * every partition's has arrived. A node that finds no peer before
- * ready_deadline is alone and ready at once.
+ * would answer not_found for names it has not received yet, or accept a
+ * write that an acknowledged entry it lacks should have refused. Until
+ * then it verifies every partition with every ready peer (clu_verify.c)
+ * and becomes ready when all are synced. A node that finds no ready peer
+ * before ready_deadline is alone and ready at once; so are the nodes of a
+ * cold start.
  */
 void
 clu_sync_ready_tick(struct clu *c, uint64_t now)
 {
-	uint32_t part, nsynced = 0;
-	uint64_t all[4] = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX };
 	enum founded f = founded(c, now);
 
 	if (f == FOUNDED_YES) {
@@ -382,38 +448,12 @@ clu_sync_ready_tick(struct clu *c, uint64_t now)
 	}
 	if (f == FOUNDED_UNKNOWN)
 		return;	/* a READY in flight may spare the sync */
-
-	for (part = 0; part < c->nparts; part++) {
-		struct clu_part *pp = &c->part[part];
-		struct clu_peer *p;
-		struct clu_wr w;
-		int i;
-
-		if (pp->synced) {
-			nsynced++;
-			continue;
+	if (clu_knows_ready_peer(c)) {
+		if (clu_verify_tick(c, now) == c->nparts) {
+			c->ready_how = "synced";
+			become_ready(c);
 		}
-		if (pp->sync_peer != 0 && now - pp->sync_ask_ms <
-				c->cfg.ae_interval_ms)
-			continue;
-		/* only a ready peer holds the registry to sync from */
-		if ((p = next_peer(c, pp, true)) == NULL)
-			continue;
-		pp->sync_peer = p->id;
-		pp->sync_ask_ms = now;
-		if (clu_msg_begin(c, &w, CLU_T_REPAIR_REQ, (uint16_t)part) == NULL)
-			continue;
-		for (i = 0; i < 4; i++)
-			clu_put_be(&w, all[i], 8);
-		clu_msg_end(c, &w, &p->addr);
-	}
-	/* synced; or nobody that could be synced from exists: alone after
-	 * ready_deadline, or at once in a cold start */
-	if (nsynced == c->nparts) {
-		c->ready_how = "synced";
-		become_ready(c);
-	} else if (!clu_knows_ready_peer(c) &&
-		   (now >= c->ready_deadline || cold_start(c))) {
+	} else if (now >= c->ready_deadline || cold_start(c)) {
 		c->ready_how = now >= c->ready_deadline ? "alone" : "cold start";
 		adopt_cold_peers(c);
 		become_ready(c);
@@ -430,16 +470,24 @@ struct push {
 	struct clu_wr w;
 	bool open;
 	uint16_t count;
+	struct clu_repair *rp;	/* a sync push counts what it sends */
 };
+
+/* Where the record count sits: after the push id in a sync push. */
+static size_t
+count_off(const struct push *x)
+{
+	return CLU_HDR_LEN + (x->rp->sync_id != 0 ? 4 : 0);
+}
 
 static void
 push_close(struct push *x)
 {
 	if (!x->open)
 		return;
-	x->w.p[CLU_HDR_LEN] = (uint8_t)(x->count >> 8);
-	x->w.p[CLU_HDR_LEN + 1] = (uint8_t)x->count;
-	clu_msg_end(x->c, &x->w, &x->p->addr);
+	x->w.p[count_off(x)] = (uint8_t)(x->count >> 8);
+	x->w.p[count_off(x) + 1] = (uint8_t)x->count;
+	clu_msg_send(x->c, &x->w, x->p);
 	x->c->part[x->part].dgrams_tick++;
 	x->c->st.repair_sent += x->count;
 	x->open = false;
@@ -448,12 +496,20 @@ push_close(struct push *x)
 static bool
 push_rec(struct push *x, const struct trk_change *ch)
 {
+	/* a sync push counts every record it means to send, so one it could
+	 * not (a full send queue) leaves its segment short, never "equal" */
+	if (x->rp->sync_id != 0 && x->rp->cnt != NULL)
+		x->rp->cnt[trk_digest_seg_of(ch->rec.hash)]++;
 	if (x->open && x->w.cap - x->w.len < clu_rec_size(ch))
 		push_close(x);
 	if (!x->open) {
 		if (clu_msg_begin(x->c, &x->w, CLU_T_REPAIR,
 				(uint16_t)x->part) == NULL)
 			return false;
+		if (x->rp->sync_id != 0) {
+			x->w.p[5] |= CLU_F_SYNC;	/* header flags byte */
+			clu_put_be(&x->w, x->rp->sync_id, 4);
+		}
 		clu_put_be(&x->w, 0, 2);	/* count, patched on close */
 		x->open = true;
 		x->count = 0;
@@ -478,22 +534,6 @@ push_entry(struct push *x, const struct trk_entry *e)
 			TRK_GROUPS_PER_ENTRY);
 	for (i = 0; i < n; i++)
 		push_rec(x, &x->c->chbuf[1 + i]);
-}
-
-/* Flags the push's last datagram (an empty one if none is open). */
-static void
-push_last(struct push *x)
-{
-	if (!x->open) {
-		if (clu_msg_begin(x->c, &x->w, CLU_T_REPAIR,
-				(uint16_t)x->part) == NULL)
-			return;
-		clu_put_be(&x->w, 0, 2);
-		x->open = true;
-		x->count = 0;
-	}
-	x->w.p[5] |= CLU_F_LAST;	/* header flags byte */
-	push_close(x);
 }
 
 static bool
@@ -526,7 +566,7 @@ scan_entries(struct push *x, struct clu_repair *rp, uint64_t now)
 		}
 		for (i = 0; i < n; i++) {
 			if (trk_part_of(x->c->t, ent[i]->hash) == x->part &&
-			    mask_has(rp->mask, trk_digest_seg_of(ent[i]->hash)))
+			    clu_mask_has(rp->mask, trk_digest_seg_of(ent[i]->hash)))
 				push_entry(x, ent[i]);
 		}
 		scanned += PAGE;
@@ -547,14 +587,25 @@ scan_tombs(struct push *x, struct clu_repair *rp)
 	}
 	if (rp->tomb_cur != TRK_SCAN_DONE)
 		return;
-	if (mask_full(rp->mask) && x->c->ready)
-		push_last(x);	/* a full sync of the partition: say so */
-	/* done; segments asked for meanwhile start the next scan */
+	if (rp->sync_id != 0) {
+		push_close(x);
+		clu_verify_send_last(x->c, x->p, x->part, rp->sync_id, rp->req,
+				rp->cnt);
+		rp->sync_id = 0;
+	}
+	/* done; a sync asked for meanwhile goes first, then plain asks */
+	if (rp->sync_next != 0) {
+		uint32_t id = rp->sync_next;
+
+		rp->sync_next = 0;
+		sync_push_start(rp, x->part, id, rp->next_req, rp->next_diff);
+		return;
+	}
 	if (rp->full_next) {
 		memset(rp->next, 0xff, sizeof(rp->next));
 		rp->full_next = false;
 	}
-	if (mask_empty(rp->next)) {
+	if (clu_mask_empty(rp->next)) {
 		rp->active = false;
 		return;
 	}
@@ -573,7 +624,7 @@ repair_tick(struct clu *c, uint32_t part, uint64_t now)
 	for (i = 0; i < c->npeers; i++) {
 		struct clu_peer *p = &c->peer[i];
 		struct clu_repair *rp = &p->rep[part];
-		struct push x = { .c = c, .p = p, .part = part };
+		struct push x = { .c = c, .p = p, .part = part, .rp = rp };
 
 		if (!rp->active || !clu_peer_serves(p))
 			continue;

@@ -1,8 +1,9 @@
 /*
  * clu_wire.c - envelope header and change records (docs/cluster.md).
  *
- *  header: u16 magic 0x5343, u8 version 1, u8 type, u8 key id, u8 flags,
- *          u16 partition, u16 nparts, u16 0, u32 sender id, u64 epoch
+ *  header: u16 magic 0x5343, u8 version 3, u8 type, u8 key id, u8 flags,
+ *          u16 partition, u16 nparts, u16 0, u32 sender id, u64 epoch,
+ *          u64 destination epoch, u64 sequence
  *  record: u8 kind, u8 flags, u8 name_len, u8 meta_len, u8 group_len,
  *          u8 family, u16 port, u64 handle, u64 clock, u32 version node,
  *          u32 owner, address (4 bytes for IPv4, 16 for IPv6, none for
@@ -99,6 +100,18 @@ clu_hdr_put(struct clu_wr *w, const struct clu_hdr *h)
 	clu_put_be(w, 0, 2);
 	clu_put_be(w, h->sender, 4);
 	clu_put_be(w, h->epoch, 8);
+	clu_put_be(w, h->dst_epoch, 8);
+	clu_put_be(w, h->seq, 8);
+}
+
+void
+clu_hdr_set_dst(uint8_t *hdr, uint64_t dst_epoch, uint64_t seq)
+{
+	struct clu_wr w;
+
+	clu_wr_init(&w, hdr + CLU_HDR_DST_OFF, 16);
+	clu_put_be(&w, dst_epoch, 8);
+	clu_put_be(&w, seq, 8);
 }
 
 bool
@@ -117,6 +130,8 @@ clu_hdr_get(struct clu_rd *r, struct clu_hdr *h)
 		return false;
 	h->sender = (uint32_t)clu_get_be(r, 4);
 	h->epoch = clu_get_be(r, 8);
+	h->dst_epoch = clu_get_be(r, 8);
+	h->seq = clu_get_be(r, 8);
 	return !r->bad && h->type >= CLU_T_MEMBER && h->type < CLU_T__MAX;
 }
 

@@ -16,8 +16,9 @@
 #include "tracker.h"
 
 #define CLU_MAGIC		0x5343	/* "SC" */
-#define CLU_VERSION		2
-#define CLU_HDR_LEN		24
+#define CLU_VERSION		3
+#define CLU_HDR_LEN		40
+#define CLU_HDR_DST_OFF		24	/* dst epoch u64, then seq u64 */
 #define CLU_NO_PART		0xffff
 #define CLU_DIGEST_PER_DGRAM	128	/* segments per DIGEST datagram */
 #define CLU_REC_FIXED		32	/* record bytes before address and names */
@@ -33,6 +34,7 @@ enum clu_type {
 	CLU_T_FWD = 7,		/* client write ops for their owner */
 	CLU_T_FWD_REPLY = 8,	/* owner's reply datagram for a FWD */
 	CLU_T_READY = 9,	/* header only: the sender just became ready */
+	CLU_T_HELLO = 10,	/* header only: here is my epoch (and lease) */
 	CLU_T__MAX
 };
 
@@ -41,7 +43,10 @@ enum clu_type {
 #define CLU_F_LAST	0x02	/* REPAIR: the last datagram of a push */
 #define CLU_F_COLD	0x04	/* sender is not ready and knows no ready node */
 #define CLU_F_FOUNDER	0x08	/* READY: you are in my ring since my cold start */
-#define CLU_F_ALL	(CLU_F_READY | CLU_F_LAST | CLU_F_COLD | CLU_F_FOUNDER)
+#define CLU_F_ECHO	0x10	/* HELLO: answer with one (I lack your epoch) */
+#define CLU_F_SYNC	0x20	/* REPAIR_REQ, REPAIR: a verified sync push */
+#define CLU_F_ALL	(CLU_F_READY | CLU_F_LAST | CLU_F_COLD | \
+			 CLU_F_FOUNDER | CLU_F_ECHO | CLU_F_SYNC)
 
 struct clu_hdr {
 	uint8_t type;
@@ -50,7 +55,9 @@ struct clu_hdr {
 	uint16_t part;		/* CLU_NO_PART when not about a partition */
 	uint16_t nparts;	/* sender's partition count */
 	uint32_t sender;	/* node id */
-	uint64_t epoch;		/* sender's stream epoch (changes on restart) */
+	uint64_t epoch;		/* sender's epoch: grows with every restart */
+	uint64_t dst_epoch;	/* receiver's epoch as the sender knows it, 0: none */
+	uint64_t seq;		/* per sender epoch, from 1: replay detection */
 };
 
 /* A bounded big-endian writer / reader over caller memory. */
@@ -75,10 +82,12 @@ uint64_t clu_get_be(struct clu_rd *r, unsigned bytes);
 const uint8_t *clu_get(struct clu_rd *r, size_t n);	/* NULL when short */
 static inline size_t clu_rd_left(const struct clu_rd *r) { return r->len - r->off; }
 
-/* Header: write one (24 bytes) / parse one (false on bad magic, version,
+/* Header: write one (40 bytes) / parse one (false on bad magic, version,
  * type or reserved bytes). */
 void clu_hdr_put(struct clu_wr *w, const struct clu_hdr *h);
 bool clu_hdr_get(struct clu_rd *r, struct clu_hdr *h);
+/* Fill in the destination epoch and sequence of a written header. */
+void clu_hdr_set_dst(uint8_t *hdr, uint64_t dst_epoch, uint64_t seq);
 
 /* Encoded size of a change record. */
 size_t clu_rec_size(const struct trk_change *ch);

@@ -219,24 +219,39 @@ net_pad(uint8_t *frame, size_t len, size_t cap);
 #define NET_NEIGH_SLOTS	256
 #define NET_NEIGH_PROBE	8
 
+#define NET_NEIGH_TENTATIVE_MS	1000	/* an ARP answer, until gossip confirms */
+#define NET_NEIGH_STALE_MS	10000	/* confirmed, but not heard from since */
+
 struct net_neigh_entry {
 	rte_be32_t ip;			/* 0 = free */
 	bool known;			/* mac is valid */
 	struct rte_ether_addr mac;
 	uint64_t seen_ms;		/* last learned or asked */
 	uint64_t asked_ms;		/* last ARP request sent, 0 = never */
+	uint64_t confirmed_ms;		/* last authentic gossip, 0 = tentative */
 };
 
 struct net_neigh {
 	struct net_neigh_entry e[NET_NEIGH_SLOTS];
 };
 
-/* Record that ip is at mac (unicast, non-zero; else ignored). */
+/* Record that ip is at mac, confirmed: an authentic datagram came from it
+ * (unicast, non-zero; else ignored). */
 void net_neigh_learn(struct net_neigh *t, rte_be32_t ip,
 		const struct rte_ether_addr *mac, uint64_t now);
-/* The MAC of ip if known. */
+/* An ARP reply says ip is at mac: taken (tentatively) only as the first
+ * answer to a request for ip sent less than within_ms ago, and never over
+ * a MAC confirmed within NET_NEIGH_STALE_MS. True if taken. */
+bool net_neigh_answered(struct net_neigh *t, rte_be32_t ip,
+		const struct rte_ether_addr *mac, uint64_t now,
+		uint64_t within_ms);
+/* The MAC of ip if known and fresh: confirmed within NET_NEIGH_STALE_MS,
+ * or tentative for less than NET_NEIGH_TENTATIVE_MS. */
 bool net_neigh_lookup(struct net_neigh *t, rte_be32_t ip,
-		struct rte_ether_addr *mac);
+		struct rte_ether_addr *mac, uint64_t now);
+/* True when a frame (at least an ARP frame long) is an ARP reply to us. */
+bool net_arp_is_reply_to(const uint8_t *frame, size_t len,
+		const struct net_if_cfg *cfg);
 /* True when an ARP request for ip is due (at most one per every_ms). */
 bool net_neigh_want(struct net_neigh *t, rte_be32_t ip, uint64_t now,
 		uint64_t every_ms);

@@ -9,9 +9,17 @@
  * go to the gateway's MAC (net_next_hop), which is resolved like any
  * neighbor's. The table is a small open-addressed array with linear probing,
  * written and read by one thread (the lcore that runs the cluster).
- * Entries are learned from every ARP packet and every gossip datagram
- * received, and refreshed by use; a full table evicts the stalest entry
- * of the probe run. A lookup that misses tells the caller to send an ARP
+ * Entries are learned only from what an attacker on the segment cannot
+ * forge, or not for long: gossip datagrams that passed authentication and
+ * replay checks confirm a MAC (net_neigh_learn); an ARP reply addressed to
+ * us, the first one to a request we sent within a second, makes a
+ * tentative entry (net_neigh_answered) that never replaces a confirmed one.
+ * Anyone can send a frame with a peer's source IP, or flood ARP replies
+ * naming it; so a tentative entry that no authentic datagram confirms
+ * within NET_NEIGH_TENTATIVE_MS, and a confirmed one not heard from for
+ * NET_NEIGH_STALE_MS, stop resolving (net_neigh_lookup) and are asked
+ * for again: a poisoned entry lasts a second after the poisoning stops.
+ * A full table evicts the stalest entry of the probe run. A lookup that misses tells the caller to send an ARP
  * request (rate-limited per address by net_neigh_want()).
  */
 #include <string.h>
@@ -68,15 +76,40 @@ net_neigh_learn(struct net_neigh *t, rte_be32_t ip,
 	e->mac = *mac;
 	e->known = true;
 	e->seen_ms = now;
+	e->confirmed_ms = now;
+}
+
+bool
+net_neigh_answered(struct net_neigh *t, rte_be32_t ip,
+		const struct rte_ether_addr *mac, uint64_t now,
+		uint64_t within_ms)
+{
+	struct net_neigh_entry *e = find(t, ip, false, now);
+
+	if (e == NULL || e->asked_ms == 0 || now - e->asked_ms >= within_ms ||
+	    !rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac))
+		return false;
+	if (e->known && e->confirmed_ms != 0 &&
+	    now - e->confirmed_ms < NET_NEIGH_STALE_MS)
+		return false;	/* authentic gossip says otherwise */
+	e->asked_ms = 0;	/* one answer per request */
+	e->mac = *mac;
+	e->known = true;
+	e->seen_ms = now;
+	e->confirmed_ms = 0;
+	return true;
 }
 
 bool
 net_neigh_lookup(struct net_neigh *t, rte_be32_t ip,
-		struct rte_ether_addr *mac)
+		struct rte_ether_addr *mac, uint64_t now)
 {
 	struct net_neigh_entry *e = find(t, ip, false, 0);
 
 	if (e == NULL || !e->known)
+		return false;
+	if (e->confirmed_ms != 0 ? now - e->confirmed_ms >= NET_NEIGH_STALE_MS :
+			now - e->seen_ms >= NET_NEIGH_TENTATIVE_MS)
 		return false;
 	*mac = e->mac;
 	return true;
@@ -97,6 +130,19 @@ net_neigh_want(struct net_neigh *t, rte_be32_t ip, uint64_t now,
 	}
 	e->asked_ms = now;
 	return true;
+}
+
+bool
+net_arp_is_reply_to(const uint8_t *frame, size_t len,
+		const struct net_if_cfg *cfg)
+{
+	struct rte_arp_hdr arp;
+
+	if (len < NET_ARP_FRAME_LEN)
+		return false;
+	memcpy(&arp, frame + RTE_ETHER_HDR_LEN, sizeof(arp));
+	return arp.arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY) &&
+		arp.arp_data.arp_tip == cfg->ip;
 }
 
 bool

@@ -284,6 +284,9 @@ void trk_flush(struct trk *t, uint32_t part);
  */
 void trk_clock_observe(struct trk *t, uint32_t part,
 		const struct trk_version *v);
+/* The partition's clock: the last version it handed out or observed.
+ * Owner thread of part. */
+uint64_t trk_clock_now(const struct trk *t, uint32_t part);
 
 /*
  * Remove the stored entry of key if its version is exactly *v, leaving NO

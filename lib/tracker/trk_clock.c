@@ -43,3 +43,9 @@ trk_clock_observe(struct trk *t, uint32_t part, const struct trk_version *v)
 	if (v->clock > p->clock)
 		p->clock = v->clock;
 }
+
+uint64_t
+trk_clock_now(const struct trk *t, uint32_t part)
+{
+	return part < t->nparts ? t->part[part].clock : 0;
+}

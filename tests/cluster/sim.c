@@ -7,6 +7,10 @@
  * duplicated, and delayed by a uniform draw, so reordering happens) and
  * the client replies. The thread is a registered QSBR reader, online,
  * announcing a quiescent state once per millisecond like a worker loop.
+ *
+ * Protocol faults (drop and dup rules, capture and replay, a split at a
+ * request) act in transmit() and send_op(); every client op and fault is
+ * also recorded in the history (sim_history.c), which judges it exactly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +21,14 @@
 #include "proto_rep.h"
 #include "proto_req.h"
 #include "ring_filter.h"
+#include "ring_hash.h"
 #include "sim.h"
 
 #define SIM_PORT	7401
 #define SIM_IP(i)	(0x0a000001u + (i))
 #define MAX_CLIENT_OPS	4096
 #define MAX_NAMES	65536
+#define GIVE_UP_MS	5000	/* a contended client forgets an op this old */
 
 struct msg {
 	uint64_t at, seq;
@@ -49,6 +55,27 @@ struct client_op {
 	uint8_t kind;		/* PROTO_OP_* */
 	uint64_t handle;
 	uint32_t node;
+	uint32_t hist;		/* history id, or SIMH_NONE */
+};
+
+/* A drop or dup rule, or a capture filter. */
+struct rule {
+	uint32_t from, to, kinds;
+	double p;
+};
+
+struct frame {
+	uint32_t from, to;
+	uint16_t len;
+	uint8_t buf[CLU_DGRAM_MAX];
+};
+
+/* A client of sim_workload_contended: one op in flight at most. */
+struct client {
+	bool busy;
+	int status;
+	uint64_t req_id, since, counter;
+	uint32_t node, hist;
 };
 
 /* What the model knows of one workload name. */
@@ -82,6 +109,17 @@ struct sim {
 	struct clu_dgram dg[64];
 	struct clu_reply rp[32];
 	uint8_t replicas;	/* REPLICAS flag of the next op sent */
+	struct rule drop[SIM_RULES_MAX], dup[SIM_RULES_MAX];
+	struct rule capf[SIM_RULES_MAX];
+	uint32_t ndrop, ndup, ncapf;
+	struct frame *cap;	/* SIM_CAPTURE_MAX frames, once capturing */
+	size_t ncap, cap_overflow;
+	bool split_armed;
+	uint8_t split_group[SIM_NODES_MAX];
+	struct sim_hist *hist;
+	uint32_t dead_mask;	/* nodes some live node holds dead */
+	uint32_t last_hist;	/* history id of the last op sent */
+	struct client client[SIM_CLIENTS_MAX];
 };
 
 static uint64_t
@@ -156,32 +194,102 @@ connected(const struct sim *s, uint32_t a, uint32_t b)
 	return s->group[a] == s->group[b];
 }
 
+/* Puts one datagram on the wire, with the normal delay. */
+static void
+enqueue(struct sim *s, uint32_t from, uint32_t to, const uint8_t *buf,
+		size_t len)
+{
+	struct msg *m = malloc(sizeof(*m));
+
+	if (m == NULL)
+		abort();
+	m->at = s->now + s->o.delay_min_ms + (s->o.delay_max_ms >
+		s->o.delay_min_ms ? rnd(s) % (s->o.delay_max_ms -
+		s->o.delay_min_ms + 1) : 0);
+	m->seq = s->msg_seq++;
+	m->from = from;
+	m->to = to;
+	m->len = (uint16_t)len;
+	memcpy(m->buf, buf, len);
+	heap_push(s, m);
+}
+
+/* The clu_type of a datagram: byte 3 of the header. */
+static uint8_t
+kind_of(const uint8_t *buf, size_t len)
+{
+	return len > 3 ? buf[3] : 0;
+}
+
+static bool
+rule_hit(const struct rule *r, uint32_t from, uint32_t to, uint8_t kind)
+{
+	return (r->from == SIM_ANY || r->from == from) &&
+		(r->to == SIM_ANY || r->to == to) &&
+		(r->kinds == SIM_KINDS_ALL ||
+		 (kind < 32 && (r->kinds >> kind & 1)));
+}
+
+/* Certain outcomes draw nothing: adding a p = 1 rule keeps the PRNG
+ * stream of everything else. */
+static bool
+chance(struct sim *s, double p)
+{
+	if (p >= 1)
+		return true;
+	return p > 0 && rnd01(s) < p;
+}
+
+static void
+capture(struct sim *s, uint32_t from, uint32_t to, const uint8_t *buf,
+		size_t len)
+{
+	uint8_t kind = kind_of(buf, len);
+	struct frame *f;
+	uint32_t k;
+
+	for (k = 0; k < s->ncapf; k++)
+		if (rule_hit(&s->capf[k], from, to, kind))
+			break;
+	if (k == s->ncapf)
+		return;
+	if (s->ncap == SIM_CAPTURE_MAX) {
+		s->cap_overflow++;	/* the oldest are kept */
+		return;
+	}
+	if (s->cap == NULL && (s->cap = malloc(SIM_CAPTURE_MAX *
+			sizeof(*s->cap))) == NULL)
+		abort();
+	f = &s->cap[s->ncap++];
+	f->from = from;
+	f->to = to;
+	f->len = (uint16_t)len;
+	memcpy(f->buf, buf, len);
+}
+
 static void
 transmit(struct sim *s, uint32_t from, const struct clu_dgram *d)
 {
 	uint32_t to = d->dst.ip - SIM_IP(0), copies = 1, k;
+	uint8_t kind = kind_of(d->buf, d->len);
 
 	if (to >= s->o.nodes || d->dst.port != SIM_PORT)
 		return;
+	capture(s, from, to, d->buf, d->len);
+	/* the global draws first, as before rules existed */
 	if (rnd01(s) < s->o.loss)
 		return;
 	if (rnd01(s) < s->o.dup)
 		copies = 2;
-	for (k = 0; k < copies; k++) {
-		struct msg *m = malloc(sizeof(*m));
-
-		if (m == NULL)
-			abort();
-		m->at = s->now + s->o.delay_min_ms + (s->o.delay_max_ms >
-			s->o.delay_min_ms ? rnd(s) % (s->o.delay_max_ms -
-			s->o.delay_min_ms + 1) : 0);
-		m->seq = s->msg_seq++;
-		m->from = from;
-		m->to = to;
-		m->len = d->len;
-		memcpy(m->buf, d->buf, d->len);
-		heap_push(s, m);
-	}
+	for (k = 0; k < s->ndrop; k++)
+		if (rule_hit(&s->drop[k], from, to, kind) &&
+		    chance(s, s->drop[k].p))
+			return;
+	for (k = 0; k < s->ndup; k++)
+		copies += rule_hit(&s->dup[k], from, to, kind) &&
+			chance(s, s->dup[k].p);
+	for (k = 0; k < copies; k++)
+		enqueue(s, from, to, d->buf, d->len);
 }
 
 /* ---- nodes ---- */
@@ -208,7 +316,11 @@ node_boot(struct sim *s, uint32_t i)
 	cc.name_len = strlen(n->name);
 	cc.addr.ip = SIM_IP(i);
 	cc.addr.port = SIM_PORT;
-	cc.incarnation = ++n->incarnation;
+	/* strictly growing across restarts, as boot time in ms would be: the
+	 * incarnation is also the node's epoch */
+	n->incarnation = n->incarnation + 1 > s->now ? n->incarnation + 1 :
+		s->now;
+	cc.incarnation = n->incarnation;
 	cc.seed = rnd(s);
 	cc.mbr.probe_interval = 200;
 	cc.mbr.probe_timeout = 80;
@@ -244,6 +356,9 @@ node_kill(struct sim *s, uint32_t i)
 
 	if (!n->up)
 		return;
+	/* refutations raised it: the next life must start above */
+	if (mbr_incarnation(clu_member(n->c)) > n->incarnation)
+		n->incarnation = mbr_incarnation(clu_member(n->c));
 	clu_destroy(n->c);
 	trk_destroy(n->t);
 	n->c = NULL;
@@ -266,6 +381,8 @@ sim_create(const struct sim_opts *o)
 	s->rng = o->seed;
 	s->now = 1000;
 	clu_keyring_init(&s->keys, key, NULL, 0);
+	if ((s->hist = simh_create()) == NULL)
+		abort();
 	if (o->excluded > 0 && (s->filter = ring_filter_create()) == NULL)
 		abort();
 	for (i = 0; i < o->nodes; i++)
@@ -313,6 +430,8 @@ sim_destroy(struct sim *s)
 		free(heap_pop(s));
 	free(s->heap);
 	free(s->model);
+	free(s->cap);
+	simh_destroy(s->hist);
 	ring_filter_destroy(s->filter);
 	free(s);
 }
@@ -351,6 +470,11 @@ model_answer(struct sim *s, struct client_op *op, int status)
 static void
 answer(struct sim *s, struct client_op *op, int status)
 {
+	if (status >= 0)
+		simh_end(s->hist, op->hist, status,
+				simh_stamp(s->hist, s->now));
+	else
+		simh_give_up(s->hist, op->hist);	/* forgotten */
 	if (op->status != NULL)
 		*op->status = status;
 	op->local = status;
@@ -379,6 +503,20 @@ collect_replies(struct sim *s, uint32_t i)
 	}
 }
 
+/* Records an op's invocation, with the owner its node sees for it. */
+static uint32_t
+history_begin(struct sim *s, uint32_t node, uint8_t kind, const char *name,
+		uint64_t handle)
+{
+	uint32_t exec = 0;
+
+	if (s->node[node].up)
+		exec = clu_owner_of(s->node[node].c,
+				ring_hash_name(name, strlen(name)));
+	return simh_begin(s->hist, name, kind, node, exec, handle,
+			simh_stamp(s->hist, s->now));
+}
+
 static struct client_op *
 send_op(struct sim *s, uint32_t node, uint8_t kind, const char *name,
 		uint64_t handle, int *status, uint32_t name_idx)
@@ -393,6 +531,10 @@ send_op(struct sim *s, uint32_t node, uint8_t kind, const char *name,
 
 	if (op->used)
 		answer(s, op, -1);	/* forgotten: never answered */
+	if (s->split_armed) {
+		s->split_armed = false;
+		sim_partition(s, s->split_group);
+	}
 	memset(op, 0, sizeof(*op));
 	op->used = true;
 	op->req_id = req_id;
@@ -402,6 +544,7 @@ send_op(struct sim *s, uint32_t node, uint8_t kind, const char *name,
 	op->kind = kind;
 	op->handle = handle;
 	op->node = node;
+	op->hist = s->last_hist = history_begin(s, node, kind, name, handle);
 	if (status != NULL)
 		*status = -1;
 	proto_req_init(&e, buf, sizeof(buf), req_id);
@@ -413,6 +556,8 @@ send_op(struct sim *s, uint32_t node, uint8_t kind, const char *name,
 	proto_req_set_replicas(&e, s->replicas);
 	len = proto_enc_finish(&e);
 	if (!s->node[node].up) {
+		simh_end(s->hist, op->hist, SIM_ST_UNDELIVERED,
+				simh_stamp(s->hist, s->now));
 		answer(s, op, -1);
 		return NULL;
 	}
@@ -468,6 +613,38 @@ trace(struct sim *s)
 	}
 }
 
+/*
+ * A node some live node holds dead may lose its plain registrations (the
+ * purge), crash or no crash (a split, or false suspicion under loss): the
+ * history records when that holds, sampled every ms.
+ */
+static void
+sample_deaths(struct sim *s)
+{
+	struct mbr_member_info mi;
+	uint32_t mask = 0, diff, i;
+	size_t k;
+
+	for (i = 0; i < s->o.nodes; i++) {
+		const struct mbr *m;
+
+		if (!s->node[i].up)
+			continue;
+		m = clu_member(s->node[i].c);
+		for (k = 1; k < mbr_member_count(m); k++)
+			if (mbr_member_get(m, k, &mi) == 0 &&
+			    (mi.state == MBR_DEAD || mi.state == MBR_LEFT) &&
+			    mi.node.id >= 1 && mi.node.id <= s->o.nodes)
+				mask |= 1u << (mi.node.id - 1);
+	}
+	diff = mask ^ s->dead_mask;
+	for (i = 0; diff != 0 && i < s->o.nodes; i++)
+		if (diff >> i & 1)
+			simh_event(s->hist, mask >> i & 1 ? SIMH_DEAD :
+				SIMH_UNDEAD, i, simh_stamp(s->hist, s->now));
+	s->dead_mask = mask;
+}
+
 static void
 step(struct sim *s)
 {
@@ -492,6 +669,7 @@ step(struct sim *s)
 		clu_tick(s->node[i].c, s->now);
 		pump(s, i);
 	}
+	sample_deaths(s);
 	urcu_qsbr_quiescent_state();
 }
 
@@ -516,6 +694,7 @@ void
 sim_partition(struct sim *s, const uint8_t *group)
 {
 	memcpy(s->group, group, s->o.nodes);
+	simh_event(s->hist, SIMH_SPLIT, 0, simh_stamp(s->hist, s->now));
 	if (s->split_at == 0)
 		s->split_at = s->now;
 }
@@ -524,6 +703,8 @@ void
 sim_heal(struct sim *s)
 {
 	memset(s->group, 0, sizeof(s->group));
+	if (s->split_at != 0)
+		simh_event(s->hist, SIMH_HEAL, 0, simh_stamp(s->hist, s->now));
 	if (s->split_at != 0 && s->nwindow < 16) {
 		s->window[s->nwindow][0] = s->split_at;
 		s->window[s->nwindow++][1] = s->now;
@@ -541,6 +722,9 @@ sim_set_loss(struct sim *s, double loss, double dup)
 void
 sim_crash(struct sim *s, uint32_t node)
 {
+	if (s->node[node].up)
+		simh_event(s->hist, SIMH_CRASH, node,
+				simh_stamp(s->hist, s->now));
 	node_kill(s, node);
 	s->node[node].crashed_at = s->now;
 	if (s->ncrash < 64)
@@ -550,8 +734,147 @@ sim_crash(struct sim *s, uint32_t node)
 void
 sim_restart(struct sim *s, uint32_t node)
 {
-	if (!s->node[node].up)
-		node_boot(s, node);
+	if (s->node[node].up)
+		return;
+	simh_event(s->hist, SIMH_RESTART, node, simh_stamp(s->hist, s->now));
+	node_boot(s, node);
+}
+
+void
+sim_bounce(struct sim *s, uint32_t node)
+{
+	sim_crash(s, node);
+	sim_restart(s, node);
+}
+
+uint32_t
+sim_nodes(const struct sim *s)
+{
+	return s->o.nodes;
+}
+
+struct sim_hist *
+sim_hist(struct sim *s)
+{
+	return s->hist;
+}
+
+static void
+rule_add(struct rule *table, uint32_t *n, uint32_t from, uint32_t to,
+		uint32_t kinds, double p)
+{
+	if (*n == SIM_RULES_MAX) {
+		fprintf(stderr, "sim: more than %u rules of one kind\n",
+			SIM_RULES_MAX);
+		abort();
+	}
+	table[*n] = (struct rule){ from, to, kinds, p };
+	(*n)++;
+}
+
+void
+sim_drop(struct sim *s, uint32_t from, uint32_t to, uint32_t kinds, double p)
+{
+	rule_add(s->drop, &s->ndrop, from, to, kinds, p);
+}
+
+void
+sim_drop_clear(struct sim *s)
+{
+	s->ndrop = 0;
+}
+
+void
+sim_dup(struct sim *s, uint32_t from, uint32_t to, uint32_t kinds, double p)
+{
+	rule_add(s->dup, &s->ndup, from, to, kinds, p);
+}
+
+void
+sim_dup_clear(struct sim *s)
+{
+	s->ndup = 0;
+}
+
+void
+sim_capture(struct sim *s, uint32_t from, uint32_t to, uint32_t kinds,
+		bool on)
+{
+	bool all = from == SIM_ANY && to == SIM_ANY && kinds == SIM_KINDS_ALL;
+	uint32_t i, n = 0;
+
+	if (on) {
+		rule_add(s->capf, &s->ncapf, from, to, kinds, 1);
+		return;
+	}
+	for (i = 0; i < s->ncapf; i++) {
+		const struct rule *r = &s->capf[i];
+
+		if (!all && (r->from != from || r->to != to ||
+			     r->kinds != kinds))
+			s->capf[n++] = *r;
+	}
+	s->ncapf = n;
+}
+
+size_t
+sim_captured(const struct sim *s)
+{
+	return s->ncap;
+}
+
+size_t
+sim_capture_overflow(const struct sim *s)
+{
+	return s->cap_overflow;
+}
+
+void
+sim_capture_clear(struct sim *s)
+{
+	s->ncap = 0;
+	s->cap_overflow = 0;
+}
+
+const uint8_t *
+sim_captured_frame(const struct sim *s, size_t i, size_t *len,
+		uint32_t *from, uint32_t *to)
+{
+	if (i >= s->ncap)
+		return NULL;
+	if (len != NULL)
+		*len = s->cap[i].len;
+	if (from != NULL)
+		*from = s->cap[i].from;
+	if (to != NULL)
+		*to = s->cap[i].to;
+	return s->cap[i].buf;
+}
+
+/* Not through transmit(): loss and drop rules do not apply, partitions
+ * and a down receiver still do (at delivery). */
+size_t
+sim_replay(struct sim *s, uint32_t first, uint32_t count, uint32_t to)
+{
+	size_t i, n = 0;
+
+	for (i = first; i < s->ncap && i - first < count; i++) {
+		const struct frame *f = &s->cap[i];
+		uint32_t dst = to == SIM_ANY ? f->to : to;
+
+		if (dst >= s->o.nodes)
+			continue;
+		enqueue(s, f->from, dst, f->buf, f->len);
+		n++;
+	}
+	return n;
+}
+
+void
+sim_split_on_request(struct sim *s, const uint8_t *group)
+{
+	memcpy(s->split_group, group, s->o.nodes);
+	s->split_armed = true;
 }
 
 bool
@@ -562,6 +885,11 @@ sim_up(const struct sim *s, uint32_t node)
 
 /* ---- client API ---- */
 
+/*
+ * On a timeout the client forgets the op: a late answer must not write
+ * into *st (the caller's stack is gone by then), and the history marks it
+ * given up. Only step() runs meanwhile, so the slot is still this op's.
+ */
 static int
 wait_op(struct sim *s, struct client_op *op, int *st, uint64_t timeout_ms)
 {
@@ -569,6 +897,10 @@ wait_op(struct sim *s, struct client_op *op, int *st, uint64_t timeout_ms)
 
 	while (op != NULL && *st == -1 && s->now < end)
 		step(s);
+	if (op != NULL && *st == -1 && op->used) {
+		op->status = NULL;
+		simh_give_up(s->hist, op->hist);
+	}
 	return *st;
 }
 
@@ -649,6 +981,12 @@ sim_clu(struct sim *s, uint32_t node)
 	return s->node[node].c;
 }
 
+struct trk *
+sim_trk(struct sim *s, uint32_t node)
+{
+	return s->node[node].t;
+}
+
 uint64_t
 sim_count(struct sim *s, uint32_t node)
 {
@@ -703,6 +1041,56 @@ sim_workload(struct sim *s, uint32_t nnames, uint32_t nops,
 		send_op(s, random_live(s), kind, name, m->present &&
 			!m->uncertain ? m->handle : m->next_handle | 1ULL << 60,
 			NULL, k);
+		if (spacing_ms > 0)
+			sim_run(s, spacing_ms);
+	}
+}
+
+/* A client's previous op is over: answered, or given up now. */
+static bool
+client_idle(struct sim *s, struct client *cl)
+{
+	struct client_op *op;
+
+	if (!cl->busy || cl->status != -1)
+		return true;
+	if (s->node[cl->node].up && s->now - cl->since < GIVE_UP_MS)
+		return false;
+	if ((op = op_by_req(s, cl->req_id)) != NULL)
+		op->status = NULL;
+	simh_give_up(s->hist, cl->hist);
+	return true;
+}
+
+void
+sim_workload_contended(struct sim *s, uint32_t nnames, uint32_t nops,
+		uint32_t clients, uint32_t spacing_ms)
+{
+	char name[32];
+	uint32_t i;
+
+	if (clients == 0 || clients > SIM_CLIENTS_MAX || nnames == 0)
+		abort();
+	for (i = 0; i < nops; i++) {
+		uint32_t c = (uint32_t)(rnd(s) % clients);
+		struct client *cl = &s->client[c];
+		uint8_t kind;
+		uint64_t h = 0;
+
+		if (!client_idle(s, cl))
+			continue;
+		snprintf(name, sizeof(name), "hot/%u",
+			(uint32_t)(rnd(s) % nnames));
+		kind = rnd(s) % 3 == 0 ? PROTO_OP_UNREGISTER :
+			PROTO_OP_REGISTER;
+		if (kind == PROTO_OP_REGISTER)
+			h = (uint64_t)(c + 1) << 56 | ++cl->counter;
+		cl->busy = true;
+		cl->since = s->now;
+		cl->node = random_live(s);
+		cl->req_id = s->req_seq + 1;	/* send_op's */
+		send_op(s, cl->node, kind, name, h, &cl->status, UINT32_MAX);
+		cl->hist = s->last_hist;
 		if (spacing_ms > 0)
 			sim_run(s, spacing_ms);
 	}

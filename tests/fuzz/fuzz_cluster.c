@@ -29,6 +29,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		} \
 	} while (0)
 
+/* n2's datagram sequence: every input is new to the replay window */
+static uint64_t n2_seq;
+
 /* n2 (re)joins, each time at a higher incarnation than any input used
  * to declare it dead or left. */
 static void
@@ -40,7 +43,8 @@ hello_from_n2(struct clu *c)
 	struct mbr_addr src = { 0x0a000002, 7401 };
 	uint8_t buf[CLU_DGRAM_MAX];
 	struct clu_hdr h = { .type = CLU_T_MEMBER, .part = CLU_NO_PART,
-		.nparts = 2, .sender = 2, .epoch = 5, .flags = CLU_F_READY };
+		.nparts = 2, .sender = 2, .epoch = 5, .flags = CLU_F_READY,
+		.dst_epoch = c->epoch, .seq = ++n2_seq };
 	struct clu_wr w;
 	size_t n;
 
@@ -100,6 +104,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		h.nparts = 2;
 		h.sender = 2;
 		h.epoch = 5;
+		h.dst_epoch = c->epoch;
+		h.seq = ++n2_seq;
 		clu_wr_init(&w, buf, sizeof(buf));
 		clu_hdr_put(&w, &h);
 		clu_put(&w, data + 3, size - 3);

@@ -876,6 +876,13 @@ check_8() {
 	else
 		ko_logs "8. node 3 catches up: its entries equal node 1's ($wantn) within $(secs "$RESYNC_MS") (entries:$OBS)" 1 3
 	fi
+	# holding the entries is not yet serving: the sync is verified first
+	# (counts per segment, the pushers' streams), and reads wait for it
+	if wait_ms "$RESYNC_MS" serving 3; then
+		ok "8. node 3 serves (READINESS) $(secs $(($(now_ms) - t1))) after it started answering"
+	else
+		ko_logs "8. node 3 serves within $(secs "$RESYNC_MS") (readiness:$OBS)" 3
+	fi
 	r=0
 	c7_names "1 2" present 3 || r=1
 	saw=$OBS

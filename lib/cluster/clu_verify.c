@@ -1,0 +1,327 @@
+/*
+ * clu_verify.c - verified sync: a node owns names only once it provably
+ * holds everything its ready peers hold.
+ *
+ * Two moments need it. A node that is not ready yet (it joined, or it
+ * restarted) must not answer for names it has not received; and a ready
+ * node whose ring lost a member takes over that member's names, some of
+ * whose latest writes (acknowledged through another node) it may not have
+ * seen. In both cases a write the node decided without them could beat an
+ * acknowledged entry it could not see. So, per partition, the node asks
+ * EVERY ready serving peer for a sync (a REPAIR_REQ with CLU_F_SYNC): a
+ * request id, the segments to check, and our folded 32-bit digest of each.
+ * The peer pushes the segments whose digests differ from its own (the
+ * usual paced repair scan, REPAIR datagrams flagged SYNC and carrying the
+ * id) and ends with a LAST datagram listing, per checked segment, how many
+ * records it pushed, the position of its replication stream to us at
+ * that moment, and its partition clock (which ours then passes: a write we
+ * decide later is newer than anything the peer knows).
+ *
+ * We count the records of the push per segment as they arrive (duplicates
+ * never count: the replay window drops them). A segment whose count
+ * matches is verified; the others are asked for again at once, so loss on
+ * the link costs a few more rounds over fewer and fewer segments, never a
+ * sync that is declared complete with data missing. Changes the peer made
+ * while pushing travel on its stream, so the partition is verified with
+ * that peer only once our copy of the stream has reached the position the
+ * LAST named. The partition is synced when it is verified with every
+ * ready serving peer; while it is not, its writes are answered not_ready.
+ *
+ * A lost request or LAST is asked again after ae_interval_ms. Records
+ * apply by the version rule whatever their push, so an abandoned push
+ * does no harm.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clu_internal.h"
+
+/* The 32 bits a sync request carries per segment. */
+static uint32_t
+fold32(const struct trk_digest_seg *s)
+{
+	uint64_t z = clu_fold_seg(s);
+
+	return (uint32_t)(z ^ (z >> 32));
+}
+
+/* ---- requester ---- */
+
+/* Start (again) verifying every partition with every peer. */
+void
+clu_verify_start_all(struct clu *c)
+{
+	uint32_t part;
+
+	for (part = 0; part < c->nparts; part++)
+		clu_verify_start(c, part);
+}
+
+void
+clu_verify_start(struct clu *c, uint32_t part)
+{
+	uint32_t i;
+
+	c->part[part].verifying = true;
+	c->part[part].synced = false;
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_vsync *v = &c->peer[i].vs[part];
+
+		v->id = 0;
+		v->done = false;
+		memset(v->mask, 0xff, sizeof(v->mask));
+	}
+}
+
+/* p restarted or came back: nothing verified with it holds any more. */
+void
+clu_verify_peer_reset(struct clu *c, struct clu_peer *p)
+{
+	uint32_t part;
+
+	for (part = 0; part < c->nparts; part++) {
+		p->vs[part].id = 0;
+		p->vs[part].done = false;
+		memset(p->vs[part].mask, 0xff, sizeof(p->vs[part].mask));
+	}
+}
+
+/* A new request to p for the segments of part not verified with it yet. */
+static void
+ask(struct clu *c, struct clu_peer *p, uint32_t part, uint64_t now)
+{
+	struct clu_vsync *v = &p->vs[part];
+	struct trk_digest_seg seg[TRK_DIGEST_SEGS];
+	struct clu_wr w;
+	uint32_t i;
+
+	if (v->cnt == NULL &&
+	    (v->cnt = malloc(TRK_DIGEST_SEGS * sizeof(*v->cnt))) == NULL)
+		return;
+	memset(v->cnt, 0, TRK_DIGEST_SEGS * sizeof(*v->cnt));
+	v->id = ++c->vs_ids;
+	v->ask_ms = now;
+	if (clu_msg_begin(c, &w, CLU_T_REPAIR_REQ, (uint16_t)part) == NULL)
+		return;
+	w.p[5] |= CLU_F_SYNC;	/* header flags byte */
+	trk_digest(c->t, part, seg, TRK_DIGEST_SEGS);
+	for (i = 0; i < 4; i++)
+		clu_put_be(&w, v->mask[i], 8);
+	clu_put_be(&w, v->id, 4);
+	for (i = 0; i < TRK_DIGEST_SEGS; i++)
+		clu_put_be(&w, clu_mask_has(v->mask, i) ? fold32(&seg[i]) : 0, 4);
+	clu_msg_send(c, &w, p);
+}
+
+/*
+ * Our copy of p's stream has applied what p had made when it sent LAST.
+ * A stream p restarted since (a new base) skipped batches that come by a
+ * plain repair at some later time: verify again from scratch.
+ */
+static bool
+stream_reached(struct clu *c, struct clu_peer *p, uint32_t part)
+{
+	struct clu_vsync *v = &p->vs[part];
+	const struct clu_in *in = &p->in[part];
+
+	if (v->head <= v->base)
+		return true;
+	if (in->epoch == p->epoch && in->base == v->base)
+		return in->expected > v->head;
+	if (in->epoch == p->epoch && in->base > v->base) {
+		v->done = false;
+		v->id = 0;
+		memset(v->mask, 0xff, sizeof(v->mask));
+	}
+	(void)c;
+	return false;
+}
+
+/*
+ * Drives the partition's verification; true when it is synced. A node
+ * that is not ready asks one peer at a time: the first push fills the
+ * partition, and the digests it then sends the others mostly match, so a
+ * joining node costs its peers one full push, not one each. A ready node
+ * (a takeover, mostly equal digests) asks them all at once.
+ */
+static bool
+verify_part(struct clu *c, uint32_t part, uint64_t now)
+{
+	bool all = true, busy = false;
+	uint32_t i;
+
+	for (i = 0; i < c->npeers; i++) {
+		struct clu_peer *p = &c->peer[i];
+		struct clu_vsync *v = &p->vs[part];
+
+		if (!clu_peer_serves(p) || !p->ready)
+			continue;
+		if (v->done && stream_reached(c, p, part))
+			continue;
+		all = false;
+		if (v->done)
+			continue;
+		if (v->id != 0 && now - v->ask_ms < c->cfg.ae_interval_ms) {
+			busy = true;
+			continue;
+		}
+		if (busy && !c->ready)
+			continue;
+		ask(c, p, part, now);
+		busy = true;
+	}
+	return all;
+}
+
+/* Returns how many partitions are synced. */
+uint32_t
+clu_verify_tick(struct clu *c, uint64_t now)
+{
+	uint32_t part, n = 0;
+
+	for (part = 0; part < c->nparts; part++) {
+		struct clu_part *pp = &c->part[part];
+
+		if (pp->verifying && verify_part(c, part, now)) {
+			pp->verifying = false;
+			pp->synced = true;
+		}
+		n += !pp->verifying;
+	}
+	return n;
+}
+
+/* A record of a sync push arrived (from p, for part, push id). */
+void
+clu_verify_count(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint32_t id, uint64_t hash)
+{
+	struct clu_vsync *v = &p->vs[part];
+
+	if (v->id == id && !v->done && v->cnt != NULL)
+		v->cnt[trk_digest_seg_of(hash)]++;
+	(void)c;
+}
+
+/* The LAST of a sync push: its counts and the stream position. */
+void
+clu_verify_rx_last(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint32_t id, struct clu_rd *r, uint64_t now)
+{
+	struct clu_vsync *v = &p->vs[part];
+	uint64_t base = clu_get_be(r, 8), head = clu_get_be(r, 8);
+	struct trk_version clock = { .clock = clu_get_be(r, 8) };
+	uint64_t mask[4];
+	uint32_t i, sent;
+
+	for (i = 0; i < 4; i++)
+		mask[i] = clu_get_be(r, 8);
+	if (r->bad || clu_rd_left(r) % 4 != 0) {
+		c->st.rx_malformed++;
+		return;
+	}
+	/*
+	 * The peer's partition clock: versions we decide from now on must be
+	 * newer than every one it knows, tombstones of a previous life of ours
+	 * included (a restarted node's clock starts at 0, and the pushed
+	 * differences need not carry the newest version it has seen).
+	 */
+	trk_clock_observe(c->t, part, &clock);
+	if (v->id != id || v->done || v->cnt == NULL)
+		return;	/* an answer to an older request */
+	for (i = 0; i < TRK_DIGEST_SEGS; i++) {
+		if (!clu_mask_has(mask, i))
+			continue;
+		sent = (uint32_t)clu_get_be(r, 4);
+		if (r->bad)
+			break;
+		if (sent == v->cnt[i])
+			v->mask[i / 64] &= ~(1ULL << (i % 64));
+		else
+			c->st.sync_short++;
+	}
+	if (r->bad || clu_rd_left(r) != 0) {
+		c->st.rx_malformed++;
+		return;
+	}
+	if (!clu_mask_empty(v->mask)) {
+		ask(c, p, part, now);	/* the segments that came short */
+		return;
+	}
+	v->done = true;
+	v->base = base;
+	v->head = head;
+}
+
+/* ---- pusher ---- */
+
+/*
+ * A sync request from p: the segments of its mask whose digest differs
+ * from ours are pushed (a scan, flagged SYNC); the others count as equal.
+ * diff receives that mask.
+ */
+bool
+clu_verify_rx_request(struct clu *c, struct clu_rd *r, uint32_t part,
+		uint64_t req[4], uint64_t diff[4], uint32_t *id)
+{
+	struct trk_digest_seg seg[TRK_DIGEST_SEGS];
+	uint32_t i;
+
+	*id = (uint32_t)clu_get_be(r, 4);
+	if (r->bad || clu_rd_left(r) != 4 * TRK_DIGEST_SEGS || *id == 0)
+		return false;
+	trk_digest(c->t, part, seg, TRK_DIGEST_SEGS);
+	memset(diff, 0, 4 * sizeof(*diff));
+	for (i = 0; i < TRK_DIGEST_SEGS; i++) {
+		uint32_t theirs = (uint32_t)clu_get_be(r, 4);
+
+		if (clu_mask_has(req, i) && theirs != fold32(&seg[i]))
+			diff[i / 64] |= 1ULL << (i % 64);
+	}
+	return !r->bad;
+}
+
+/* Sends the LAST of sync push id to p: per requested segment, the count
+ * pushed (0 for the equal ones), and our stream's position. */
+void
+clu_verify_send_last(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint32_t id, const uint64_t req[4], const uint32_t *cnt)
+{
+	const struct clu_out *o = &p->out[part];
+	struct clu_wr w;
+	uint32_t i;
+
+	/* what the scan pushed is on the queue: close the stream up to now */
+	clu_repl_drain(c, part);
+	clu_repl_flush(c, part);
+	if (clu_msg_begin(c, &w, CLU_T_REPAIR, (uint16_t)part) == NULL)
+		return;
+	w.p[5] |= CLU_F_SYNC | CLU_F_LAST;	/* header flags byte */
+	clu_put_be(&w, id, 4);
+	clu_put_be(&w, 0, 2);			/* no records */
+	clu_put_be(&w, o->active ? o->base : 0, 8);
+	clu_put_be(&w, o->active ? c->part[part].head : 0, 8);
+	clu_put_be(&w, trk_clock_now(c->t, part), 8);
+	for (i = 0; i < 4; i++)
+		clu_put_be(&w, req[i], 8);
+	for (i = 0; i < TRK_DIGEST_SEGS; i++)
+		if (clu_mask_has(req, i))
+			clu_put_be(&w, cnt != NULL ? cnt[i] : 0, 4);
+	clu_msg_send(c, &w, p);
+}
+
+void
+clu_verify_free(struct clu *c)
+{
+	uint32_t i, part;
+
+	for (i = 0; i < CLU_PEERS_MAX; i++) {
+		for (part = 0; c->peer[i].vs != NULL && part < c->nparts;
+		     part++)
+			free(c->peer[i].vs[part].cnt);
+		for (part = 0; c->peer[i].rep != NULL && part < c->nparts;
+		     part++)
+			free(c->peer[i].rep[part].cnt);
+		free(c->peer[i].vs);
+	}
+}

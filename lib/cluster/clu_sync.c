@@ -25,12 +25,13 @@
  *
  * Purge: when a member dies or leaves, every node removes the plain
  * entries whose owner (the node the client registered through) it was, by
- * a paced scan (trk_drop: no tombstone, no change). Nothing is
- * replicated: every node sees the death and purges by itself, and
- * REGISTERs of a dead owner arriving late are dropped (clu_apply). No
- * tombstone, because after a netsplit each side has purged the other's
- * entries: when it heals, anti-entropy must bring them back, which a
- * tombstone at the entry's version would forbid.
+ * a paced scan (trk_drop: no change queued). Nothing is replicated:
+ * every node sees the death and purges by itself, and REGISTERs of a dead
+ * owner arriving late are dropped (clu_apply). trk_drop's tombstone sits
+ * right below the entry's version: after a netsplit each side has purged
+ * the other's entries, and when it heals anti-entropy must bring them
+ * back (same version: allowed), but not an older copy of the name that
+ * some node kept because it missed the purged entry (older: refused).
  */
 #include <stdlib.h>
 #include <string.h>

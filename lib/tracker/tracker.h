@@ -289,10 +289,12 @@ void trk_clock_observe(struct trk *t, uint32_t part,
 uint64_t trk_clock_now(const struct trk *t, uint32_t part);
 
 /*
- * Remove the stored entry of key if its version is exactly *v, leaving NO
- * tombstone and recording no change. For removals every node derives by
- * itself, such as purging a dead node's registrations: a tombstone there
- * would outrank the entry's own copies coming back after a netsplit heals.
+ * Remove the stored entry of key if its version is exactly *v, recording
+ * no change. For removals every node derives by itself, such as purging a
+ * dead node's registrations. It leaves a tombstone at the version right
+ * below v (for tombstone_ms): the entry's own copies (version v) may come
+ * back when a netsplit heals, but no older copy of the name, which v had
+ * superseded, can return in its place from a node that missed v.
  * TRK_OK, TRK_NOT_FOUND (absent, or another version), TRK_INVALID. Owner
  * thread of the key's partition, online.
  */

@@ -587,9 +587,10 @@ trk_drop(struct trk *t, const struct trk_key *key,
 	struct trk_entry *e;
 	struct trk_part *p;
 
-	(void)now;
+	struct trk_version below;
+
 	if (t == NULL || key == NULL || v == NULL || key->len == 0 ||
-	    key->len > TRK_NAME_MAX)
+	    key->len > TRK_NAME_MAX || v->clock == 0)
 		return TRK_INVALID;
 	p = trk_part_get(t, key->hash);
 	e = names_lookup(p, key, &it, NULL);
@@ -599,5 +600,9 @@ trk_drop(struct trk *t, const struct trk_key *key,
 	entry_unlink(p, e);
 	TRK_COUNT_ADD(p, unregisters, 1);
 	trk_retire(p, e);
+	/* the version right below v: older copies stay out, v comes back */
+	below = v->node > 0 ? (struct trk_version){ v->clock, v->node - 1 } :
+		(struct trk_version){ v->clock - 1, UINT32_MAX };
+	(void)trk_tomb_put(p, key, &below, now);	/* no memory: no guard */
 	return TRK_OK;
 }

@@ -95,6 +95,51 @@ part_of_name(struct trk *t, const char *name)
 	return trk_part_of(t, ring_hash_name(name, strlen(name)));
 }
 
+/*
+ * trk_drop (a purge) leaves a tombstone right below the dropped version:
+ * the same entry may come back (its node is back after a netsplit), an
+ * older copy of the name (one the dropped entry had superseded, held by a
+ * node that missed it) may not; a newer write still wins.
+ */
+static void
+test_drop_guard(void **state)
+{
+	struct trk *t = trk_make_tomb(2, 64, 60000);
+	struct trk_version v = { 9, NODE_B };
+	struct trk_change c;
+
+	(void)state;
+	ch_reg(&c, "dev", 11, 9, NODE_B);
+	assert_int_equal(trk_apply(t, &c, 0), TRK_OK);
+	assert_int_equal(trk_drop(t, kp("dev"), &(struct trk_version){ 9,
+			NODE_A }, 10), TRK_NOT_FOUND);	/* another version */
+	assert_int_equal(trk_drop(t, kp("dev"), &v, 10), TRK_OK);
+	assert_null(find(t, "dev"));
+	assert_int_equal(trk_tombstones(t), 1);
+	/* older copies: lower clock, or same clock and lower node */
+	ch_reg(&c, "dev", 5, 8, NODE_B);
+	assert_int_equal(trk_apply(t, &c, 20), TRK_IGNORED);
+	ch_reg(&c, "dev", 5, 9, NODE_A);
+	assert_int_equal(trk_apply(t, &c, 20), TRK_IGNORED);
+	assert_null(find(t, "dev"));
+	/* the dropped entry itself comes back */
+	ch_reg(&c, "dev", 11, 9, NODE_B);
+	assert_int_equal(trk_apply(t, &c, 30), TRK_OK);
+	assert_int_equal(find(t, "dev")->handle, 11);
+	/* node 0 versions: the guard is the clock below */
+	ch_reg(&c, "zero", 3, 4, 0);
+	assert_int_equal(trk_apply(t, &c, 40), TRK_OK);
+	assert_int_equal(trk_drop(t, kp("zero"), &(struct trk_version){ 4, 0 },
+			50), TRK_OK);
+	ch_reg(&c, "zero", 2, 3, UINT32_MAX);
+	assert_int_equal(trk_apply(t, &c, 60), TRK_IGNORED);
+	ch_reg(&c, "zero", 3, 4, 0);
+	assert_int_equal(trk_apply(t, &c, 60), TRK_OK);
+	assert_int_equal(trk_drop(t, kp("dev"), &(struct trk_version){ 0, 1 },
+			70), TRK_INVALID);
+	trk_destroy(t);
+}
+
 static void
 test_upsert_order(void **state)
 {
@@ -639,6 +684,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upsert_order),
+		cmocka_unit_test(test_drop_guard),
 		cmocka_unit_test(test_tombstone),
 		cmocka_unit_test(test_tombstone_expiry),
 		cmocka_unit_test(test_clock_advance),

@@ -1096,6 +1096,31 @@ sim_workload_contended(struct sim *s, uint32_t nnames, uint32_t nops,
 	}
 }
 
+/*
+ * Every live node sees the same number of live members and ring nodes:
+ * quiescence is not declared while views still disagree (right after a
+ * heal the nodes may all be idle, yet one is about to be declared dead).
+ */
+static bool
+views_agree(const struct sim *s)
+{
+	size_t alive = SIZE_MAX, ring = SIZE_MAX;
+	uint32_t i;
+
+	for (i = 0; i < s->o.nodes; i++) {
+		if (!s->node[i].up)
+			continue;
+		if (alive == SIZE_MAX) {
+			alive = clu_alive(s->node[i].c);
+			ring = clu_ring_nodes(s->node[i].c);
+		} else if (clu_alive(s->node[i].c) != alive ||
+			   clu_ring_nodes(s->node[i].c) != ring) {
+			return false;
+		}
+	}
+	return true;
+}
+
 bool
 sim_quiesce(struct sim *s, uint64_t max_ms)
 {
@@ -1103,7 +1128,7 @@ sim_quiesce(struct sim *s, uint64_t max_ms)
 	uint32_t i, quiet = 0;
 
 	while (s->now < end) {
-		bool idle = true;	/* membership gossip never stops */
+		bool idle = views_agree(s);	/* membership never stops */
 
 		for (i = 0; i < s->o.nodes && idle; i++)
 			idle = !s->node[i].up || clu_idle(s->node[i].c);

@@ -118,99 +118,25 @@ SWARMCTL=$B/app/swarmctl/swarmctl
 STORM=$B/app/swarm-storm/swarm-storm
 PY=tests/integration/adversarial.py
 
-passed=0
-failed=0
+# ok/ko/note, wait_ms, the clients, the common predicates, node start/stop
+# shellcheck source=tests/integration/cluster_lib.sh
+. "$ROOT/tests/integration/cluster_lib.sh"
+ONLY_CHECKS=$ADV_ONLY		# for want
+NODE_SETS=$ADV_SET		# for start_node
+LOG_NOISE_WHAT='EAL chatter'	# logtail's heading
+
 TMPD=
 BG_PIDS=()
 CAP_PIDS=()
 EXP=(0 0 0 0)		# names expected: [i] registered through node i
-OBS=
-HOPELESS=0
-WAITED_MS=0
 KNOWN_KEYS=
 
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-ko() { failed=$((failed + 1)); echo "not ok - $*"; }
-note() { echo "# $*"; }
-want() {
-	[ -z "$ADV_ONLY" ] && return 0
-	case " $ADV_ONLY " in *" $1 "*) return 0 ;; esac
-	return 1
-}
-now_ms() { date +%s%3N; }
-secs() { awk -v m="$1" 'BEGIN { printf "%.1f s", m / 1000 }'; }
-ip_of() { echo "$SWARM_CL_NET.$1"; }
-log_of() { echo "$TMPD/n$1.log"; }
 mac_of() { cat "/sys/class/net/$SWARM_CL_PFX${1}a/address"; }
 port_of() { echo "$SWARM_CL_PFX${1}b"; }	# node I's bridge port (in the namespace)
 in_ns() { ip netns exec "$SWARM_CL_NS" "$@"; }
 py() { in_ns python3 "$PY" "$@" 9>&-; }
-exp_total() { echo $((EXP[1] + EXP[2] + EXP[3])); }
-
-LOG_NOISE='^(EAL: (Detected|Multi-process socket|Physical addresses|Selected IOVA)|TELEMETRY: No legacy)'
-logtail() {
-	local i
-	for i; do
-		[ -f "$(log_of "$i")" ] || continue
-		note "--- n$i log, last 12 lines without EAL chatter ($(log_of "$i")):"
-		grep -Ev "$LOG_NOISE" "$(log_of "$i")" | tail -n 12 | sed 's/^/#   /'
-	done
-}
-ko_logs() {
-	local d=$1
-	shift
-	ko "$d"
-	logtail "$@"
-}
-indent() { sed 's/^/#   /' "$1"; }
-
-# wait_ms MS CMD...: runs CMD every 0.2 s until it succeeds or MS pass
-wait_ms() {
-	local ms=$1 t0 t
-	shift
-	t0=$(now_ms)
-	while :; do
-		HOPELESS=0
-		if "$@"; then
-			WAITED_MS=$(($(now_ms) - t0))
-			return 0
-		fi
-		t=$(now_ms)
-		if [ "$HOPELESS" = 1 ]; then
-			WAITED_MS=$((t - t0))
-			OBS+=" (a counter is missing: not waiting)"
-			return 1
-		fi
-		if [ $((t - t0)) -ge "$ms" ]; then
-			WAITED_MS=$((t - t0))
-			return 1
-		fi
-		sleep 0.2
-	done
-}
 
 # ---- clients -----------------------------------------------------------------
-ctl() {
-	local i=$1
-	shift
-	in_ns "$SWARMCTL" -s "$(ip_of "$i"):$UDP_PORT" --timeout 500 --retries 3 "$@"
-}
-qctl() {
-	local i=$1
-	shift
-	in_ns "$SWARMCTL" -s "$(ip_of "$i"):$UDP_PORT" --timeout 300 --retries 1 "$@"
-}
-storm() {
-	local i=$1
-	shift
-	timeout -k 5 "${STORM_TIMEOUT_S:-120}" ip netns exec "$SWARM_CL_NS" \
-		"$STORM" -s "$(ip_of "$i"):$UDP_PORT" "$@"
-}
-stat_of() {
-	local out
-	out=$(qctl "$1" stats 2>/dev/null) || return 2
-	awk -v k="$2" '$1 == k { print $2; f = 1 } END { exit !f }' <<<"$out"
-}
 # stats_of NODE C1 C2...: the counters' values, space-separated (x when absent)
 stats_of() {
 	local i=$1 out
@@ -225,31 +151,6 @@ readiness_of() {
 	j=$(qctl "$1" --json status 2>/dev/null) || { echo no_answer; return; }
 	sed -n 's/.*"state":"\([a-z_]*\)".*"alive":\([0-9]*\),"owners":\([0-9]*\).*/\1 \3 \2/p' <<<"$j" | grep . || echo unparsed
 }
-state_of() {
-	qctl "$1" --json status 2>/dev/null |
-		sed -n 's/.*"state":"\([a-z_]*\)".*/\1/p' | grep . || echo no_answer
-}
-handle_of() {
-	qctl "$1" whereis "$2" 2>/dev/null | awk '$1 == "handle" { print $2; exit }'
-}
-stat_is() {
-	local k=$1 v=$2 i x rc r=0
-	shift 2
-	OBS=
-	for i; do
-		x=$(stat_of "$i" "$k")
-		rc=$?
-		case $rc in
-		0) ;;
-		1) x=missing; HOPELESS=1 ;;
-		*) x=no_answer ;;
-		esac
-		OBS+=" n$i=$x"
-		[ "$x" = "$v" ] || r=1
-	done
-	return $r
-}
-entries_are() { stat_is "$C_ENTRIES" "$@"; }
 # entries_agree NODE...: every NODE holds the same number of entries
 entries_agree() {
 	local i x first='' r=0
@@ -259,27 +160,6 @@ entries_agree() {
 		OBS+=" n$i=$x"
 		[ -z "$first" ] && first=$x
 		[ "$x" = "$first" ] && [ "$x" != no_answer ] || r=1
-	done
-	return $r
-}
-serving() {
-	local i x r=0
-	OBS=
-	for i; do
-		x=$(state_of "$i")
-		OBS+=" n$i=$x"
-		[ "$x" = serving ] || r=1
-	done
-	return $r
-}
-handle_is() {
-	local name=$1 h=$2 i x r=0
-	shift 2
-	OBS=
-	for i; do
-		x=$(handle_of "$i" "$name")
-		OBS+=" n$i=${x:-none}"
-		[ "$x" = "$h" ] || r=1
 	done
 	return $r
 }
@@ -309,17 +189,7 @@ write_conf() {
 	f=$TMPD/n$i.conf
 	{
 		echo "# node $i, written by tests/integration/adversarial.sh"
-		echo "node_name = n$i"
-		echo "node_id = $i"
-		echo "ip = $(ip_of "$i")/24"
-		echo "udp_port = $UDP_PORT"
-		echo "gossip_port = $GOSSIP_PORT"
-		echo "partitions = 0"
-		echo "expected_entries = $expected"
-		echo "idle_policy = backoff"
-		echo "telemetry = true"
-		echo "strategy = $strategy"
-		echo "static_quorum_size = 2"
+		conf_base "$i" "$strategy" "$expected"
 		echo "seeds = $(swarm_cluster_seeds 3)"
 		echo "cluster_key = $CLUSTER_KEY"
 		for kv in "probe_interval_ms=$PROBE_INTERVAL_MS" \
@@ -328,30 +198,6 @@ write_conf() {
 		done
 	} >"$f"
 	chmod 600 "$f"
-}
-
-start_node() {
-	local i=$1 kv
-	local -a sets=()
-	for kv in $ADV_SET; do sets+=(--set "$kv"); done
-	swarm_cluster_start "$SWARMD" "$i" "$TMPD/n$i.conf" "$(log_of "$i")" "${sets[@]}" &&
-		return 0
-	swarm_cluster_kill "$i"
-	return 1
-}
-running() { swarm_cluster_running "$1"; }
-
-crashes() {
-	local i pid rc
-	for i in "${!SWARM_CL_PID[@]}"; do
-		pid=${SWARM_CL_PID[i]}
-		[ -n "$pid" ] || continue
-		running "$i" && continue
-		wait "$pid" 2>/dev/null
-		rc=$?
-		SWARM_CL_PID[i]=
-		ko_logs "node $i is still running (it exited with status $rc)" "$i"
-	done
 }
 
 # phase_start LABEL STRATEGY EXPECTED: nodes 1..3 start and serve
@@ -373,31 +219,6 @@ phase_start() {
 	ko_logs "$label: 3 nodes (strategy $strategy) serve with $C_ALIVE == 3 (saw:$OBS)" 1 2 3
 	return 1
 }
-
-phase_stop() {
-	local label=$1 i rc bad=() all=()
-	for i in "${!SWARM_CL_PID[@]}"; do
-		[ -n "${SWARM_CL_PID[i]}" ] || continue
-		all+=("$i")
-		swarm_cluster_stop "$i" 20
-		rc=$?
-		[ "$rc" -eq 0 ] || bad+=("n$i:$rc")
-	done
-	if [ ${#bad[@]} -eq 0 ]; then
-		ok "$label: every node stops cleanly on SIGTERM (exit 0)"
-	else
-		ko_logs "$label: every node stops cleanly on SIGTERM (exit status ${bad[*]})" "${all[@]}"
-	fi
-}
-
-converge() { wait_ms "$2" stat_is "$C_ALIVE" "$1" 1 2 3; }
-
-detect_bound() {
-	local n=$1 l=0 v=1
-	while [ "$v" -lt $((n + 1)) ]; do v=$((v * 2)); l=$((l + 1)); done
-	echo $((2 * n * PROBE_INTERVAL_MS + SUSPICION_MULT * l * PROBE_INTERVAL_MS))
-}
-detect_deadline() { echo $((DETECT_FACTOR * $(detect_bound "$1") + DETECT_SLACK_MS)); }
 
 # ensure_up I...: (set-up) restarts the given nodes where they are down
 ensure_up() {
@@ -996,12 +817,14 @@ check_3() {
 	else
 		ko_logs "3. no write first sent to node 3 after the cut was answered ok before the heal ($saw)" 3
 	fi
+	local sp tot
 	saw=$(py tally "$TMPD/c3-w1" --after "$t_det" --before "$t_heal")
-	read -r _ _ _ okn _ <<<"$saw"
-	local sp
+	read -r _ tot _ okn _ <<<"$saw"
 	sp=$(py tally "$TMPD/c3-split")
 	read -r _ c _ k _ <<<"$sp"
-	if [ "${k:-0}" = "${c:-x}" ] && [ "${okn:-0}" -gt 0 ]; then
+	# the batch is always sent after detection; the background writer
+	# counts too, unless (a slow build) it had finished by then
+	if [ "${k:-0}" = "${c:-x}" ] && { [ "${okn:-0}" -gt 0 ] || [ "${tot:-1}" = 0 ]; }; then
 		ok "3. the majority kept accepting writes during the split (through node 1 after detection: the storm's $saw; a batch of $c: $sp)"
 	else
 		ko_logs "3. the majority kept accepting writes during the split (through node 1 after detection: the storm's $saw; a batch of ${c:-?}: $sp)" 1 2
@@ -1069,13 +892,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-for x in "$SWARMD" "$SWARMCTL" "$STORM"; do
-	if [ ! -x "$x" ]; then
-		echo "missing $x: build first (meson setup $B && ninja -C $B)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_builds
 for x in tcpdump nft python3; do
 	if ! command -v "$x" >/dev/null; then
 		echo "missing $x (scripts/deps.sh installs it)"
@@ -1092,19 +909,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 TMPD=$(mktemp -d /tmp/swarm-adv.XXXXXX)
 
-KNOWN_KEYS=$("$SWARMD" -l 0 --no-huge --no-pci -m 64 --file-prefix "$SWARM_CL_PFX-check" \
-	--log-level=lib.eal:error -- --help 2>/dev/null | grep -E '^  [a-z_]+$')
-rm -rf "/var/run/dpdk/$SWARM_CL_PFX-check"
+KNOWN_KEYS=$(swarmd_keys)
 
 note "build $B; temp dir $TMPD; storm $ADV_STORM_NAMES names, $ADV_WRITES recorded writes per writer, loss ${ADV_LOSS_PCT}%${ADV_ONLY:+; only checks $ADV_ONLY}"
 note "probe ${PROBE_INTERVAL_MS}/${PROBE_TIMEOUT_MS} ms, suspicion x$SUSPICION_MULT: detection bound B(3) = $(secs "$(detect_bound 3)"), deadline $(secs "$(detect_deadline 3)")"
-if ! swarm_cluster_net_up 3; then
-	ko "network: namespace $SWARM_CL_NS, bridge and 3 veth pairs"
-	echo
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-ok "network: namespace $SWARM_CL_NS, bridge $SWARM_CL_BR ($SWARM_CL_CLIENT_IP) and 3 veth pairs"
+net_up 3
 
 if want 1 || want 2 || want 4 || want 5; then
 	if phase_start "ring cluster" ring $((ADV_STORM_NAMES + 65536)); then
@@ -1123,6 +932,4 @@ if want 3; then
 	check_3
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

@@ -121,103 +121,21 @@ STORM=$B/app/swarm-storm/swarm-storm
 
 # shellcheck source=scripts/cluster_net.sh
 . scripts/cluster_net.sh
+# ok/ko/note, wait_ms, the clients, the common predicates, node start/stop
+# shellcheck source=tests/integration/cluster_lib.sh
+. "$ROOT/tests/integration/cluster_lib.sh"
+ONLY_CHECKS=$CLUSTER_ONLY	# for want
+NODE_SETS=$CLUSTER_SET		# for start_node
 
-passed=0
-failed=0
 TMPD=
 BG_PIDS=()
 EXP=(0 0 0 0 0 0)	# names expected in the cluster: [i] registered through
 			# node i, [0] through no node in particular
 STORM_RAN=0
 LO=() HI=()		# storm name ranges per node
-OBS=			# what the last predicate saw, for failure messages
-HOPELESS=0		# a predicate saw a counter the node does not have
-WAITED_MS=0
 KNOWN_KEYS=
 
-ok() { passed=$((passed + 1)); echo "ok - $*"; }
-ko() { failed=$((failed + 1)); echo "not ok - $*"; }
-note() { echo "# $*"; }
-want() {
-	[ -z "$CLUSTER_ONLY" ] && return 0
-	case " $CLUSTER_ONLY " in *" $1 "*) return 0 ;; esac
-	return 1
-}
-now_ms() { date +%s%3N; }
-secs() { awk -v m="$1" 'BEGIN { printf "%.1f s", m / 1000 }'; }
-ip_of() { echo "$SWARM_CL_NET.$1"; }
-log_of() { echo "$TMPD/n$1.log"; }
-
-# logtail NODE...: the end of each node's log, as comments
-LOG_NOISE='^(EAL: (Detected|Multi-process socket|Physical addresses|Selected IOVA)|TELEMETRY: No legacy)'
-
-logtail() {
-	local i
-	for i; do
-		[ -f "$(log_of "$i")" ] || continue
-		note "--- n$i log, last 12 lines without EAL start-up chatter ($(log_of "$i")):"
-		grep -Ev "$LOG_NOISE" "$(log_of "$i")" | tail -n 12 | sed 's/^/#   /'
-	done
-}
-# ko_logs DESC NODE...: a failed check, with the logs of the nodes involved
-ko_logs() {
-	local d=$1
-	shift
-	ko "$d"
-	logtail "$@"
-}
-# indent FILE: a command's output under a failed check
-indent() { sed 's/^/#   /' "$1"; }
-
-# wait_ms MS CMD...: runs CMD every 0.2 s until it succeeds (0) or MS pass
-# (1); WAITED_MS is the time taken
-wait_ms() {
-	local ms=$1 t0 t
-	shift
-	t0=$(now_ms)
-	while :; do
-		HOPELESS=0
-		if "$@"; then
-			WAITED_MS=$(($(now_ms) - t0))
-			return 0
-		fi
-		t=$(now_ms)
-		if [ "$HOPELESS" = 1 ]; then
-			WAITED_MS=$((t - t0))
-			OBS+=" (a counter is missing: not waiting)"
-			return 1
-		fi
-		if [ $((t - t0)) -ge "$ms" ]; then
-			WAITED_MS=$((t - t0))
-			return 1
-		fi
-		sleep 0.2
-	done
-}
-
 # ---- clients, from the namespace ----------------------------------------
-# ctl NODE ARGS...: swarmctl against node NODE (retries for writes)
-ctl() {
-	local i=$1
-	shift
-	swarm_cluster_in_ns "$SWARMCTL" -s "$(ip_of "$i"):$UDP_PORT" \
-		--timeout 500 --retries 3 "$@"
-}
-# qctl NODE ARGS...: the same, quick, for polling
-qctl() {
-	local i=$1
-	shift
-	swarm_cluster_in_ns "$SWARMCTL" -s "$(ip_of "$i"):$UDP_PORT" \
-		--timeout 300 --retries 1 "$@"
-}
-# storm NODE ARGS...: swarm-storm against NODE, killed after STORM_TIMEOUT_S
-# (default 120) seconds: a wedged node must not hang the tests (exit 124)
-storm() {
-	local i=$1
-	shift
-	timeout -k 5 "${STORM_TIMEOUT_S:-120}" ip netns exec "$SWARM_CL_NS" \
-		"$STORM" -s "$(ip_of "$i"):$UDP_PORT" "$@"
-}
 # storm_said FILE: a storm's report without all but its last progress lines
 storm_said() {
 	tr '\r' '\n' <"$1" | grep -v '^$' |
@@ -235,68 +153,8 @@ health() {
 		fi
 	done
 }
-# stat_of NODE COUNTER: one STATS counter; status 1 when the node answers
-# without it, 2 when the node does not answer
-stat_of() {
-	local out
-	out=$(qctl "$1" stats 2>/dev/null) || return 2
-	awk -v k="$2" '$1 == k { print $2; f = 1 } END { exit !f }' <<<"$out"
-}
-# state_of NODE: what READINESS says (serving, joining, syncing, no_owner),
-# or no_answer
-state_of() {
-	qctl "$1" --json status 2>/dev/null |
-		sed -n 's/.*"state":"\([a-z_]*\)".*/\1/p' | grep . || echo no_answer
-}
-# handle_of NODE NAME: the handle NAME resolves to on NODE, or nothing
-handle_of() {
-	qctl "$1" whereis "$2" 2>/dev/null | awk '$1 == "handle" { print $2; exit }'
-}
 
 # ---- predicates (they leave what they saw in OBS) -------------------------
-# A node that answers STATS without a counter will never grow it: such a
-# predicate sets HOPELESS, and wait_ms gives up at once.
-# stat_is COUNTER VALUE NODE...: the counter has VALUE on every NODE
-stat_is() {
-	local k=$1 v=$2 i x rc r=0
-	shift 2
-	OBS=
-	for i; do
-		x=$(stat_of "$i" "$k")
-		rc=$?
-		case $rc in
-		0) ;;
-		1) x=missing; HOPELESS=1 ;;
-		*) x=no_answer ;;
-		esac
-		OBS+=" n$i=$x"
-		[ "$x" = "$v" ] || r=1
-	done
-	return $r
-}
-# serving NODE...: every NODE holds the registry and takes writes
-serving() {
-	local i x r=0
-	OBS=
-	for i; do
-		x=$(state_of "$i")
-		OBS+=" n$i=$x"
-		[ "$x" = serving ] || r=1
-	done
-	return $r
-}
-# handle_is NAME HANDLE NODE...
-handle_is() {
-	local name=$1 h=$2 i x r=0
-	shift 2
-	OBS=
-	for i; do
-		x=$(handle_of "$i" "$name")
-		OBS+=" n$i=${x:-none}"
-		[ "$x" = "$h" ] || r=1
-	done
-	return $r
-}
 # absent NAME NODE...: WHEREIS answers not found on every NODE
 absent() {
 	local name=$1 i rc r=0
@@ -363,13 +221,6 @@ all_of() {
 	OBS=" $joined"
 	return $r
 }
-exp_total() {
-	local s=0 x
-	for x in "${EXP[@]}"; do s=$((s + x)); done
-	echo $s
-}
-# entries_are VALUE NODE...
-entries_are() { stat_is "$C_ENTRIES" "$@"; }
 
 # ---- storm names -----------------------------------------------------------
 # sample_chunks LO HI COUNT: "start count" lines, up to 4 chunks spread over
@@ -435,17 +286,7 @@ write_conf() {
 	f=$TMPD/n$i.conf
 	{
 		echo "# node $i, written by tests/integration/cluster.sh"
-		echo "node_name = n$i"
-		echo "node_id = $i"
-		echo "ip = $(ip_of "$i")/24"
-		echo "udp_port = $UDP_PORT"
-		echo "gossip_port = $GOSSIP_PORT"
-		echo "partitions = 0"
-		echo "expected_entries = $expected"
-		echo "idle_policy = backoff"
-		echo "telemetry = true"
-		echo "strategy = $strategy"
-		echo "static_quorum_size = 2"
+		conf_base "$i" "$strategy" "$expected"
 		echo "seeds = $(swarm_cluster_seeds "$seeds_n")"
 		echo "cluster_key = $key"
 		for kv in "${NEW_KEYS[@]}"; do
@@ -459,32 +300,6 @@ write_conf() {
 		done
 	} >"$f"
 	chmod 600 "$f"
-}
-
-# start_node I: starts node I with its config; 0 when it is ready
-start_node() {
-	local i=$1 kv
-	local -a sets=()
-	for kv in $CLUSTER_SET; do sets+=(--set "$kv"); done
-	swarm_cluster_start "$SWARMD" "$i" "$TMPD/n$i.conf" "$(log_of "$i")" "${sets[@]}" &&
-		return 0
-	swarm_cluster_kill "$i"	# not ready: gone, or hung before its ready line
-	return 1
-}
-running() { swarm_cluster_running "$1"; }
-
-# crashes: a node that should run and does not is a failure of its own
-crashes() {
-	local i pid rc
-	for i in "${!SWARM_CL_PID[@]}"; do
-		pid=${SWARM_CL_PID[i]}
-		[ -n "$pid" ] || continue
-		running "$i" && continue
-		wait "$pid" 2>/dev/null
-		rc=$?
-		SWARM_CL_PID[i]=
-		ko_logs "node $i is still running (it exited with status $rc)" "$i"
-	done
 }
 
 # smoke I: ping, STATUS with the node's name, REGISTER and WHEREIS
@@ -532,29 +347,6 @@ phase_start() {
 	return 1
 }
 
-# phase_stop LABEL: SIGTERM to every running node, each must exit 0
-phase_stop() {
-	local label=$1 i rc bad=() all=()
-	for i in "${!SWARM_CL_PID[@]}"; do
-		[ -n "${SWARM_CL_PID[i]}" ] || continue
-		all+=("$i")
-		swarm_cluster_stop "$i" 20
-		rc=$?
-		[ "$rc" -eq 0 ] || bad+=("n$i:$rc")
-	done
-	if [ ${#bad[@]} -eq 0 ]; then
-		ok "$label: every node stops cleanly on SIGTERM (exit 0)"
-	else
-		ko_logs "$label: every node stops cleanly on SIGTERM (exit status ${bad[*]})" "${all[@]}"
-	fi
-}
-
-# converge N DEADLINE_MS: waits for cluster.alive == N on nodes 1..N
-converge() {
-	local n=$1 ms=$2
-	wait_ms "$ms" stat_is "$C_ALIVE" "$n" $(seq 1 "$n")
-}
-
 # ensure_up I...: (set-up) starts the given nodes where they are down and
 # waits for them to rejoin and catch up; not a check of its own
 ensure_up() {
@@ -571,16 +363,6 @@ ensure_up() {
 	wait_ms "$RESYNC_MS" entries_are "$(exp_total)" 1 2 3 ||
 		note "set-up: entries differ from $(exp_total):$OBS"
 }
-
-# detect_bound N: SWIM's bound in ms on the time every live node needs to
-# declare a crashed member dead (docs/membership.md): 2nT + S(n), with
-# S(n) = suspicion_mult * ceil(log2(n + 1)) * T
-detect_bound() {
-	local n=$1 l=0 v=1
-	while [ "$v" -lt $((n + 1)) ]; do v=$((v * 2)); l=$((l + 1)); done
-	echo $((2 * n * PROBE_INTERVAL_MS + SUSPICION_MULT * l * PROBE_INTERVAL_MS))
-}
-detect_deadline() { echo $((DETECT_FACTOR * $(detect_bound "$1") + DETECT_SLACK_MS)); }
 
 # ---- the checks: 3-node ring cluster ---------------------------------------
 check_1() {
@@ -1141,13 +923,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-for x in "$SWARMD" "$SWARMCTL" "$STORM"; do
-	if [ ! -x "$x" ]; then
-		echo "missing $x: build first (meson setup $B && ninja -C $B)"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+need_builds
 case $CLUSTER_PARTITION in
 bridge | link) ;;
 *) echo "CLUSTER_PARTITION must be bridge or link"; echo "0 passed, 1 failed"; exit 1 ;;
@@ -1165,9 +941,7 @@ trap 'exit 130' INT TERM
 TMPD=$(mktemp -d /tmp/swarm-cluster.XXXXXX)
 
 # which of the new keys this swarmd knows
-KNOWN_KEYS=$("$SWARMD" -l 0 --no-huge --no-pci -m 64 --file-prefix "$SWARM_CL_PFX-check" \
-	--log-level=lib.eal:error -- --help 2>/dev/null | grep -E '^  [a-z_]+$')
-rm -rf "/var/run/dpdk/$SWARM_CL_PFX-check"
+KNOWN_KEYS=$(swarmd_keys)
 missing=
 for kv in "${NEW_KEYS[@]}"; do
 	key_known "${kv%%=*}" || missing+=" ${kv%%=*}"
@@ -1180,13 +954,7 @@ want 12 && nodes=5
 note "build $B; temp dir $TMPD"
 note "probe ${PROBE_INTERVAL_MS}/${PROBE_TIMEOUT_MS} ms, suspicion x$SUSPICION_MULT: detection bound B(3) = $(secs "$(detect_bound 3)"), deadline $(secs "$(detect_deadline 3)")"
 note "storm $CLUSTER_STORM_NAMES names, sample $CLUSTER_SAMPLE; partition by $CLUSTER_PARTITION${CLUSTER_ONLY:+; only checks $CLUSTER_ONLY}"
-if ! swarm_cluster_net_up "$nodes"; then
-	ko "network: namespace $SWARM_CL_NS, bridge and $nodes veth pairs"
-	echo
-	echo "$passed passed, $failed failed"
-	exit 1
-fi
-ok "network: namespace $SWARM_CL_NS, bridge $SWARM_CL_BR ($SWARM_CL_CLIENT_IP) and $nodes veth pairs"
+net_up "$nodes"
 
 ring_checks=0
 for c in 1 2 3 4 5 6 7 8 9 10; do want "$c" && ring_checks=1; done
@@ -1218,6 +986,4 @@ if want 12; then
 	check_12
 fi
 
-echo
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary

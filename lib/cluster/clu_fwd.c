@@ -188,7 +188,37 @@ ahold_confirmed(const struct clu *c, const struct clu_ahold *a)
 	return true;
 }
 
-static void ahold_expire_local(struct clu *c, struct clu_ahold *a);
+/*
+ * A reply whose writes could not be confirmed (replicas, or the owner's
+ * change never reached us): every write it answers ok becomes
+ * no_node_available, since the write may or may not survive. Refusals
+ * (already_registered, not_found, ...) changed nothing and stay; reads
+ * keep their answers.
+ */
+static void
+reply_unconfirmed(struct clu *c, const uint8_t *tag, const uint8_t *reply,
+		size_t len)
+{
+	uint8_t buf[PROTO_MAX_DGRAM];
+	struct proto_reply rr;
+	struct proto_rep rep;
+	struct proto_enc e;
+	size_t n;
+
+	if (proto_rep_parse(&rep, reply, len) != 0)
+		return;
+	proto_rep_init(&e, buf, sizeof(buf), rep.req_id);
+	while (proto_rep_next(&rep, &rr) == 0) {
+		if (exec_opcode_writes(rr.opcode) && rr.status == PROTO_ST_OK)
+			proto_rep_add_empty(&e, rr.index, rr.opcode,
+					PROTO_ST_NO_NODE_AVAILABLE);
+		else
+			proto_rep_add(&e, &rr);
+	}
+	n = proto_enc_finish(&e);
+	if (n > 0)
+		clu_reply_push(c, tag, buf, n);
+}
 
 static void
 ahold_local(struct clu *c, struct clu_reqctx *x, const uint8_t *tag,
@@ -201,13 +231,9 @@ ahold_local(struct clu *c, struct clu_reqctx *x, const uint8_t *tag,
 		struct clu_ahold *a = ahold_alloc(c, x->replicas, now);
 
 		if (a == NULL) {	/* no room: cannot be confirmed */
-			struct clu_ahold tmp = { .r.len =
-				(uint16_t)c->xout->len[i] };
-
-			memcpy(tmp.r.tag, tag, CLU_CLIENT_TAG);
-			memcpy(tmp.r.buf, c->xout->dgram[i], c->xout->len[i]);
 			c->st.replicas_timeouts++;
-			ahold_expire_local(c, &tmp);
+			reply_unconfirmed(c, tag, c->xout->dgram[i],
+					c->xout->len[i]);
 			continue;
 		}
 		for (part = 0; part < c->nparts; part++)
@@ -263,43 +289,6 @@ ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 	return true;
 }
 
-/*
- * A reply whose writes could not be confirmed (replicas, or the owner's
- * change never reached us): every write it answers ok becomes
- * no_node_available, since the write may or may not survive. Refusals
- * (already_registered, not_found, ...) changed nothing and stay; reads
- * keep their answers.
- */
-static void
-reply_unconfirmed(struct clu *c, const struct clu_reply *r)
-{
-	uint8_t buf[PROTO_MAX_DGRAM];
-	struct proto_reply rr;
-	struct proto_rep rep;
-	struct proto_enc e;
-	size_t n;
-
-	if (proto_rep_parse(&rep, r->buf, r->len) != 0)
-		return;
-	proto_rep_init(&e, buf, sizeof(buf), rep.req_id);
-	while (proto_rep_next(&rep, &rr) == 0) {
-		if (exec_opcode_writes(rr.opcode) && rr.status == PROTO_ST_OK)
-			proto_rep_add_empty(&e, rr.index, rr.opcode,
-					PROTO_ST_NO_NODE_AVAILABLE);
-		else
-			proto_rep_add(&e, &rr);
-	}
-	n = proto_enc_finish(&e);
-	if (n > 0)
-		clu_reply_push(c, r->tag, buf, n);
-}
-
-static void
-ahold_expire_local(struct clu *c, struct clu_ahold *a)
-{
-	reply_unconfirmed(c, &a->r);
-}
-
 void
 clu_fwd_release_acked(struct clu *c, uint64_t now)
 {
@@ -324,7 +313,8 @@ clu_fwd_release_acked(struct clu *c, uint64_t now)
 		} else {
 			c->st.replicas_timeouts++;
 			if (!a->gossip)	/* a forwarded one times out at its origin */
-				ahold_expire_local(c, a);
+				reply_unconfirmed(c, a->r.tag, a->r.buf,
+						a->r.len);
 		}
 		a->used = false;
 		c->nahold--;
@@ -778,7 +768,6 @@ hold_or_push(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		uint64_t base, uint64_t seq, const uint8_t *tag,
 		const uint8_t *buf, size_t len, uint64_t now)
 {
-	struct clu_reply tmp;
 	uint16_t part = h->part;
 	uint32_t i;
 
@@ -806,11 +795,8 @@ hold_or_push(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			return;
 		}
 	}
-	memcpy(tmp.tag, tag, CLU_CLIENT_TAG);
-	memcpy(tmp.buf, buf, len);
-	tmp.len = (uint16_t)len;
 	c->st.fwd_unconfirmed++;
-	reply_unconfirmed(c, &tmp);
+	reply_unconfirmed(c, tag, buf, len);
 }
 
 void
@@ -855,7 +841,7 @@ clu_fwd_release_held(struct clu *c, uint64_t now)
 			clu_reply_push(c, hd->r.tag, hd->r.buf, hd->r.len);
 		} else if (now >= hd->deadline || !clu_peer_serves(p)) {
 			c->st.fwd_unconfirmed++;
-			reply_unconfirmed(c, &hd->r);
+			reply_unconfirmed(c, hd->r.tag, hd->r.buf, hd->r.len);
 		} else {
 			continue;
 		}

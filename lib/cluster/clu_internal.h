@@ -116,6 +116,7 @@ struct clu_peer {
 	uint64_t stale_ms;	/* last time we told it its epoch is old */
 	uint64_t heard_ms;	/* last authentic datagram of this epoch */
 	uint64_t purge_ms;	/* dead: purge its entries then (0: no) */
+	bool votes;		/* the filters let it own names: a quorum vote */
 	uint32_t id;
 	struct mbr_addr addr;
 	char name[MBR_NAME_MAX + 1];
@@ -137,8 +138,8 @@ struct clu_part {
 	struct clu_drop *drop;	/* [CLU_DROP_MAX] found, not yet dropped */
 	uint32_t ndrop;
 	uint32_t dgrams_tick;	/* repair datagrams sent this tick */
-	bool synced;		/* verified with every ready peer */
-	bool verifying;		/* not yet: its writes are answered not_ready */
+	bool verifying;		/* not yet verified with every ready peer: its
+				 * writes are answered not_ready */
 };
 
 /* A forwarded sub-request waiting for its owner's answer. */
@@ -207,6 +208,7 @@ struct clu {
 	uint32_t ring_ids[CLU_PEERS_MAX + 1];	/* members of the last ring */
 	uint32_t nring_ids;
 	bool lease;		/* static_quorum_ring: a quorum heard lately */
+	bool votes;		/* the filters let this node own names */
 	uint64_t lease_ms;	/* how lately: half the fastest failure detection */
 	uint64_t beat_ms;	/* next heartbeat to the ring */
 	struct mbr_addr seeds[CLU_PEERS_MAX];
@@ -327,8 +329,8 @@ void clu_verify_start(struct clu *c, uint32_t part);
 void clu_verify_start_all(struct clu *c);
 void clu_verify_peer_reset(struct clu *c, struct clu_peer *p);
 uint32_t clu_verify_tick(struct clu *c, uint64_t now);	/* partitions synced */
-void clu_verify_count(struct clu *c, struct clu_peer *p, uint32_t part,
-		uint32_t id, uint64_t hash);
+void clu_verify_count(struct clu_peer *p, uint32_t part, uint32_t id,
+		uint64_t hash);
 void clu_verify_rx_last(struct clu *c, struct clu_peer *p, uint32_t part,
 		uint32_t id, struct clu_rd *r, uint64_t now);
 bool clu_verify_rx_request(struct clu *c, struct clu_rd *r, uint32_t part,

@@ -170,6 +170,7 @@ clu_view_rebuild(struct clu *c)
 	uint32_t ids[CLU_PEERS_MAX + 1], n = 0, i;
 	struct ring *r = NULL;
 	char self[MBR_NAME_MAX + 1];
+	bool lost;
 	int err;
 
 	if (m == NULL)
@@ -192,11 +193,11 @@ clu_view_rebuild(struct clu *c)
 	/* names come to us when a member leaves the ring, or when the ring
 	 * has owners again after it had none (a minority healed: what it
 	 * holds is what it purged and missed) */
-	if (c->ready && ring_has_owner(r) && (ring_lost_member(c, ids, n) ||
-	    c->ring == NULL || !ring_has_owner(c->ring))) {
+	lost = ring_lost_member(c, ids, n);
+	if (c->ready && ring_has_owner(r) && (lost || c->ring == NULL ||
+	    !ring_has_owner(c->ring))) {
 		clu_verify_start_all(c);
-		if (c->cfg.policy.strategy == RING_STRATEGY_STATIC_QUORUM &&
-		    ring_lost_member(c, ids, n))
+		if (lost && c->cfg.policy.strategy == RING_STRATEGY_STATIC_QUORUM)
 			era_bump(c);
 		c->st.takeovers++;
 	}
@@ -234,6 +235,7 @@ peer_slot(struct clu *c, const struct mbr_node *n)
 	p->state = MBR_DEAD;
 	memcpy(p->name, n->name, n->name_len);
 	p->name[n->name_len] = '\0';
+	p->votes = ring_filter_allows(c->cfg.policy.filter, p->name);
 	return p;
 }
 
@@ -328,11 +330,12 @@ on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
 	}
 	if (was_live && !clu_peer_live(p) && !p->conflict) {
 		/* a leave is certain; a death may be a stale rumour */
-		p->purge_ms = ev->type == MBR_EV_LEFT ? now :
-			now + 2ULL * c->cfg.mbr.probe_interval;
-		if (p->purge_ms == 0)
-			p->purge_ms = 1;
-		purge_due(c, now);
+		if (ev->type == MBR_EV_LEFT) {
+			dead_set(c, p->id, true);
+			clu_sync_start_purge(c);
+		} else {
+			p->purge_ms = now + 2ULL * c->cfg.mbr.probe_interval;
+		}
 	}
 	if (clu_peer_serves(p) != served)
 		clu_view_rebuild(c);
@@ -395,6 +398,17 @@ alloc_parts(struct clu *c)
  * life would have had to decide 2^20 writes per partition per millisecond
  * of its life to reach it.
  */
+/* Whether the filters let this node own names (count in a quorum). */
+static bool
+self_votes(const struct clu_config *cfg)
+{
+	char self[MBR_NAME_MAX + 1];
+
+	memcpy(self, cfg->name, cfg->name_len);
+	self[cfg->name_len] = '\0';
+	return ring_filter_allows(cfg->policy.filter, self);
+}
+
 static void
 clock_from_epoch(struct clu *c)
 {
@@ -450,6 +464,7 @@ clu_create(const struct clu_config *cfg, struct trk *t,
 	c->ready_deadline = now + 3ULL * c->cfg.mbr.probe_interval;
 	c->lease_ms = (cfg->mbr.probe_timeout + (uint64_t)cfg->mbr.suspicion_mult *
 			cfg->mbr.probe_interval) / 2;
+	c->votes = self_votes(cfg);
 	clu_verify_start_all(c);
 	clu_view_rebuild(c);
 	return c;
@@ -569,14 +584,11 @@ static void send_hello(struct clu *c, struct clu_peer *p, uint8_t flags);
 static void
 lease_tick(struct clu *c, uint64_t now)
 {
-	char self[MBR_NAME_MAX + 1];
 	uint32_t i, n;
 
 	if (c->cfg.policy.strategy != RING_STRATEGY_STATIC_QUORUM)
 		return;
-	memcpy(self, c->cfg.name, c->cfg.name_len);
-	self[c->cfg.name_len] = '\0';
-	n = c->ready && ring_filter_allows(c->cfg.policy.filter, self);
+	n = c->ready && c->votes;
 	for (i = 0; i < c->npeers; i++) {
 		struct clu_peer *p = &c->peer[i];
 
@@ -586,8 +598,7 @@ lease_tick(struct clu *c, uint64_t now)
 			send_hello(c, p, 0);
 		/* the quorum counts owners: a member the filters keep off
 		 * the ring is a replica, not a vote */
-		n += now - p->heard_ms < c->lease_ms &&
-			ring_filter_allows(c->cfg.policy.filter, p->name);
+		n += now - p->heard_ms < c->lease_ms && p->votes;
 	}
 	if (now >= c->beat_ms)
 		c->beat_ms = now + c->lease_ms / 4;
@@ -655,6 +666,12 @@ clu_leave(struct clu *c, uint64_t now)
  * A datagram seen before, or older than the window, is dropped. Slots
  * the top moves past are cleared on the way.
  */
+static uint64_t *
+window_word(struct clu_peer *p, uint64_t seq)
+{
+	return &p->rx_win[(seq / 64) % (CLU_WIN_BITS / 64)];
+}
+
 static bool
 window_admit(struct clu_peer *p, uint64_t seq)
 {
@@ -665,14 +682,13 @@ window_admit(struct clu_peer *p, uint64_t seq)
 			memset(p->rx_win, 0, sizeof(p->rx_win));
 		else
 			for (s = p->rx_top + 1; s < seq; s++)
-				p->rx_win[(s / 64) % (CLU_WIN_BITS / 64)] &=
-					~(1ULL << (s % 64));
+				*window_word(p, s) &= ~(1ULL << (s % 64));
 		p->rx_top = seq;
 	} else if (p->rx_top - seq >= CLU_WIN_BITS ||
-		   (p->rx_win[(seq / 64) % (CLU_WIN_BITS / 64)] >> (seq % 64) & 1)) {
+		   (*window_word(p, seq) >> (seq % 64) & 1)) {
 		return false;
 	}
-	p->rx_win[(seq / 64) % (CLU_WIN_BITS / 64)] |= 1ULL << (seq % 64);
+	*window_word(p, seq) |= 1ULL << (seq % 64);
 	return true;
 }
 
@@ -1129,7 +1145,7 @@ clu_readiness(const struct clu *c, uint64_t now, struct proto_readiness *out)
 	uint32_t part, synced = 0;
 
 	for (part = 0; part < c->nparts; part++)
-		synced += c->part[part].synced;
+		synced += !c->part[part].verifying;
 	memset(out, 0, sizeof(*out));
 	out->partitions = (uint16_t)c->nparts;
 	out->alive = (uint16_t)clu_alive(c);

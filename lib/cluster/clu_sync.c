@@ -73,16 +73,16 @@ stream_busy(const struct clu *c, const struct clu_peer *p, uint32_t part)
 			c->part[part].open.count > 0);
 }
 
-/* The next serving peer (a ready one if want_ready), round robin. */
+/* The next serving peer, round robin. */
 static struct clu_peer *
-next_peer(struct clu *c, struct clu_part *pp, bool want_ready)
+next_peer(struct clu *c, struct clu_part *pp)
 {
 	uint32_t k;
 
 	for (k = 0; k < c->npeers; k++) {
 		struct clu_peer *p = &c->peer[(pp->ae_rr + k) % c->npeers];
 
-		if (clu_peer_serves(p) && (p->ready || !want_ready)) {
+		if (clu_peer_serves(p)) {
 			pp->ae_rr = (pp->ae_rr + k + 1) % c->npeers;
 			return p;
 		}
@@ -282,7 +282,7 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			return;
 		}
 		if (sync)
-			clu_verify_count(c, p, h->part, id, ch->rec.hash);
+			clu_verify_count(p, h->part, id, ch->rec.hash);
 		if (clu_apply(c, ch, now) == TRK_OK)
 			c->st.repair_applied++;
 	}
@@ -721,7 +721,7 @@ clu_sync_tick(struct clu *c, uint64_t now)
 
 		pp->dgrams_tick = 0;
 		if (now >= pp->ae_next_ms) {
-			struct clu_peer *p = next_peer(c, pp, false);
+			struct clu_peer *p = next_peer(c, pp);
 
 			if (p != NULL && !stream_busy(c, p, part))
 				send_digest(c, p, part);

@@ -47,6 +47,15 @@ fold32(const struct trk_digest_seg *s)
 
 /* ---- requester ---- */
 
+/* Nothing is verified with that peer any more. */
+static void
+vs_reset(struct clu_vsync *v)
+{
+	v->id = 0;
+	v->done = false;
+	memset(v->mask, 0xff, sizeof(v->mask));
+}
+
 /* Start (again) verifying every partition with every peer. */
 void
 clu_verify_start_all(struct clu *c)
@@ -63,14 +72,8 @@ clu_verify_start(struct clu *c, uint32_t part)
 	uint32_t i;
 
 	c->part[part].verifying = true;
-	c->part[part].synced = false;
-	for (i = 0; i < c->npeers; i++) {
-		struct clu_vsync *v = &c->peer[i].vs[part];
-
-		v->id = 0;
-		v->done = false;
-		memset(v->mask, 0xff, sizeof(v->mask));
-	}
+	for (i = 0; i < c->npeers; i++)
+		vs_reset(&c->peer[i].vs[part]);
 }
 
 /* p restarted or came back: nothing verified with it holds any more. */
@@ -79,11 +82,8 @@ clu_verify_peer_reset(struct clu *c, struct clu_peer *p)
 {
 	uint32_t part;
 
-	for (part = 0; part < c->nparts; part++) {
-		p->vs[part].id = 0;
-		p->vs[part].done = false;
-		memset(p->vs[part].mask, 0xff, sizeof(p->vs[part].mask));
-	}
+	for (part = 0; part < c->nparts; part++)
+		vs_reset(&p->vs[part]);
 }
 
 /* A new request to p for the segments of part not verified with it yet. */
@@ -119,7 +119,7 @@ ask(struct clu *c, struct clu_peer *p, uint32_t part, uint64_t now)
  * plain repair at some later time: verify again from scratch.
  */
 static bool
-stream_reached(struct clu *c, struct clu_peer *p, uint32_t part)
+stream_reached(struct clu_peer *p, uint32_t part)
 {
 	struct clu_vsync *v = &p->vs[part];
 	const struct clu_in *in = &p->in[part];
@@ -128,12 +128,8 @@ stream_reached(struct clu *c, struct clu_peer *p, uint32_t part)
 		return true;
 	if (in->epoch == p->epoch && in->base == v->base)
 		return in->expected > v->head;
-	if (in->epoch == p->epoch && in->base > v->base) {
-		v->done = false;
-		v->id = 0;
-		memset(v->mask, 0xff, sizeof(v->mask));
-	}
-	(void)c;
+	if (in->epoch == p->epoch && in->base > v->base)
+		vs_reset(v);
 	return false;
 }
 
@@ -156,7 +152,7 @@ verify_part(struct clu *c, uint32_t part, uint64_t now)
 
 		if (!clu_peer_serves(p) || !p->ready)
 			continue;
-		if (v->done && stream_reached(c, p, part))
+		if (v->done && stream_reached(p, part))
 			continue;
 		all = false;
 		if (v->done)
@@ -182,10 +178,8 @@ clu_verify_tick(struct clu *c, uint64_t now)
 	for (part = 0; part < c->nparts; part++) {
 		struct clu_part *pp = &c->part[part];
 
-		if (pp->verifying && verify_part(c, part, now)) {
+		if (pp->verifying && verify_part(c, part, now))
 			pp->verifying = false;
-			pp->synced = true;
-		}
 		n += !pp->verifying;
 	}
 	return n;
@@ -193,14 +187,13 @@ clu_verify_tick(struct clu *c, uint64_t now)
 
 /* A record of a sync push arrived (from p, for part, push id). */
 void
-clu_verify_count(struct clu *c, struct clu_peer *p, uint32_t part,
-		uint32_t id, uint64_t hash)
+clu_verify_count(struct clu_peer *p, uint32_t part, uint32_t id,
+		uint64_t hash)
 {
 	struct clu_vsync *v = &p->vs[part];
 
 	if (v->id == id && !v->done && v->cnt != NULL)
 		v->cnt[trk_digest_seg_of(hash)]++;
-	(void)c;
 }
 
 /* The LAST of a sync push: its counts and the stream position. */

@@ -19,8 +19,9 @@
  * within NET_NEIGH_TENTATIVE_MS, and a confirmed one not heard from for
  * NET_NEIGH_STALE_MS, stop resolving (net_neigh_lookup) and are asked
  * for again: a poisoned entry lasts a second after the poisoning stops.
- * A full table evicts the stalest entry of the probe run. A lookup that misses tells the caller to send an ARP
- * request (rate-limited per address by net_neigh_want()).
+ * A full table evicts the stalest entry of the probe run. A lookup that
+ * misses tells the caller to send an ARP request (rate-limited per
+ * address by net_neigh_want()).
  */
 #include <string.h>
 

@@ -71,6 +71,8 @@ struct swd_cluster {
 	uint32_t snap_seq;		/* odd while worker 0 writes snap */
 	struct swd_cluster_snap snap;
 	bool ready;			/* clu_ready(), for any lcore */
+	struct proto_readiness logged;	/* the view view_log last saw */
+	uint64_t unserving_ms;		/* when it stopped serving writes */
 	struct clu_keyring keys;
 	struct net_neigh neigh;
 	struct rte_ring *rx;		/* mbufs for worker 0 */
@@ -94,6 +96,34 @@ wall_ms(void)
 	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/*
+ * Worker 0, once ready: one log line whenever the members alive, the ring
+ * or the readiness state change, so that an operator (and a failed test)
+ * can tell when a node took over names and how long it verified them.
+ */
+static void
+view_log(struct swd_cluster *k, uint64_t now)
+{
+	const struct proto_readiness *was = &k->logged, *rd = &k->snap.rd;
+	char more[64] = "";
+
+	if (rd->alive == was->alive && rd->owners == was->owners &&
+	    rd->state == was->state)
+		return;
+	if (rd->state != PROTO_READY_SERVING && was->state == PROTO_READY_SERVING)
+		k->unserving_ms = now;
+	if (rd->state == PROTO_READY_SYNCING)
+		snprintf(more, sizeof(more), " (%u of %u partitions verified)",
+			rd->synced, rd->partitions);
+	else if (rd->state == PROTO_READY_SERVING &&
+		 was->state != PROTO_READY_SERVING)
+		snprintf(more, sizeof(more), " after %" PRIu64 " ms without serving writes",
+			now - k->unserving_ms);
+	swd_log(SWD_LOG_INFO, "swarmd: cluster at %" PRIu64 " ms: %u members "
+		"alive, %u owning names, %s%s\n", now - swd.node.start_ms,
+		rd->alive, rd->owners, proto_ready_state_name(rd->state), more);
+}
+
 /* Worker 0: publish what other lcores may read (see swd_cluster_snap). */
 static void
 snap_publish(struct swd_cluster *k, uint64_t now)
@@ -109,11 +139,16 @@ snap_publish(struct swd_cluster *k, uint64_t now)
 	k->snap.ring_nodes = clu_ring_nodes(k->clu);
 	k->snap.at_ms = now;
 	__atomic_store_n(&k->snap_seq, seq + 2, __ATOMIC_RELEASE);
-	if (!k->ready && clu_ready(k->clu))
+	if (!k->ready && clu_ready(k->clu)) {
+		k->unserving_ms = now;	/* it may verify once more */
 		swd_log(SWD_LOG_INFO, "swarmd: ready (%s) %" PRIu64 " ms after "
 			"the start; %u members alive, %u owning names\n",
 			clu_ready_how(k->clu), now - swd.node.start_ms,
 			k->snap.rd.alive, k->snap.rd.owners);
+	} else if (k->ready) {
+		view_log(k, now);
+	}
+	k->logged = k->snap.rd;
 	__atomic_store_n(&k->ready, clu_ready(k->clu), __ATOMIC_RELEASE);
 }
 

@@ -213,6 +213,8 @@ cluster_counters(const char **names, uint64_t *values, size_t max)
 		{ "cluster.fwd_misrouted", c.fwd_misrouted },
 		{ "cluster.takeovers", c.takeovers },
 		{ "cluster.sync_short", c.sync_short },
+		{ "cluster.sync_asks", c.sync_asks },
+		{ "cluster.sync_reasks", c.sync_reasks },
 		{ "cluster.no_node", c.no_node },
 		{ "cluster.purged", c.purged },
 		{ "cluster.tx_dropped", c.tx_dropped },

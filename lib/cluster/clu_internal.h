@@ -85,6 +85,7 @@ struct clu_repair {
 	uint64_t req[4];	/* the segments it answers for */
 	uint32_t *cnt;		/* [TRK_DIGEST_SEGS] records pushed per segment */
 	uint32_t sync_next;	/* a sync asked for during this push */
+	uint64_t sync_sent_ms;	/* a datagram of the sync push last went */
 	uint64_t next_req[4], next_diff[4];
 };
 
@@ -93,9 +94,12 @@ struct clu_vsync {
 	uint32_t id;		/* the request in flight, 0: none */
 	bool done;		/* every segment verified; stream target below */
 	uint64_t mask[4];	/* segments not verified yet */
-	uint64_t ask_ms;
+	uint64_t heard_ms;	/* asked, or a record of the push arrived */
+	uint32_t tries;		/* requests without an answer so far */
+	bool last;		/* LAST came: waiting for records it overtook */
 	uint64_t base, head;	/* its stream position at LAST */
 	uint32_t *cnt;		/* [TRK_DIGEST_SEGS] records received */
+	uint32_t *want;		/* [TRK_DIGEST_SEGS] pushed, as LAST says */
 };
 
 struct clu_peer {
@@ -331,6 +335,8 @@ void clu_verify_peer_reset(struct clu *c, struct clu_peer *p);
 uint32_t clu_verify_tick(struct clu *c, uint64_t now);	/* partitions synced */
 void clu_verify_count(struct clu_peer *p, uint32_t part, uint32_t id,
 		uint64_t hash);
+void clu_verify_heard(struct clu_peer *p, uint32_t part, uint32_t id,
+		uint64_t now);
 void clu_verify_rx_last(struct clu *c, struct clu_peer *p, uint32_t part,
 		uint32_t id, struct clu_rd *r, uint64_t now);
 bool clu_verify_rx_request(struct clu *c, struct clu_rd *r, uint32_t part,

@@ -18,10 +18,10 @@
  * Repair datagrams are not acknowledged: one that is lost leaves its
  * segments different, and the next round repairs them again.
  *
- * A joining or restarted node needs no separate protocol: its digests are
- * empty, so its first round (started as soon as a peer is up) makes the
- * peer push every segment it has: that is the full sync, paced like any
- * repair, with lookups and writes served throughout.
+ * A joining or restarted node takes no part in anti-entropy until it is
+ * ready: its verified sync (clu_verify.c) asks a peer for a push of every
+ * segment it lacks, paced like any repair, with the peers serving lookups
+ * and writes throughout.
  *
  * Purge: when a member dies or leaves, every node removes the plain
  * entries whose owner (the node the client registered through) it was, by
@@ -73,16 +73,31 @@ stream_busy(const struct clu *c, const struct clu_peer *p, uint32_t part)
 			c->part[part].open.count > 0);
 }
 
-/* The next serving peer, round robin. */
+/*
+ * Anti-entropy is between nodes that hold the registry: a node that is
+ * not ready, or a partition being verified, gets what it lacks from its
+ * verified sync, which pushes each record once. Digests exchanged with
+ * it would differ in every segment while it fills, and each round would
+ * push the whole partition again (a restarted node's sync cost its peers
+ * 20 full pushes before this rule).
+ */
+static bool
+ae_between(const struct clu *c, const struct clu_peer *p, uint32_t part)
+{
+	return c->ready && !c->part[part].verifying && p->ready &&
+		clu_peer_serves(p);
+}
+
+/* The next peer to exchange digests with, round robin. */
 static struct clu_peer *
-next_peer(struct clu *c, struct clu_part *pp)
+next_peer(struct clu *c, struct clu_part *pp, uint32_t part)
 {
 	uint32_t k;
 
 	for (k = 0; k < c->npeers; k++) {
 		struct clu_peer *p = &c->peer[(pp->ae_rr + k) % c->npeers];
 
-		if (clu_peer_serves(p)) {
+		if (ae_between(c, p, part)) {
 			pp->ae_rr = (pp->ae_rr + k + 1) % c->npeers;
 			return p;
 		}
@@ -167,6 +182,8 @@ clu_sync_rx_digest(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		return;
 	}
 	(void)now;
+	if (!ae_between(c, p, h->part))
+		return;	/* one of us is syncing: its verified sync does it */
 	if (stream_busy(c, p, h->part))
 		return;	/* our changes to the sender are still in flight */
 	trk_digest(c->t, h->part, seg, TRK_DIGEST_SEGS);
@@ -229,11 +246,13 @@ rx_sync_request(struct clu *c, struct clu_peer *p, uint32_t part,
 	if (rp->cnt == NULL &&
 	    (rp->cnt = calloc(TRK_DIGEST_SEGS, sizeof(*rp->cnt))) == NULL)
 		return;
-	if (!rp->active) {
+	/* a sync push of an older request is worth nothing to p any more
+	 * (it counts only the newest): this one replaces it at once */
+	if (!rp->active || rp->sync_id != 0) {
 		sync_push_start(rp, part, id, req, diff);
 		return;
 	}
-	rp->sync_next = id;	/* after the running push; a newer ask wins */
+	rp->sync_next = id;	/* after the plain repair; a newer ask wins */
 	memcpy(rp->next_req, req, sizeof(req));
 	memcpy(rp->next_diff, diff, sizeof(diff));
 }
@@ -275,6 +294,8 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			clu_verify_rx_last(c, p, h->part, id, r, now);
 		return;
 	}
+	if (sync && !r->bad)
+		clu_verify_heard(p, h->part, id, now);
 	for (i = 0; i < n && !r->bad; i++) {
 		if (!clu_rec_get(r, ch) || trk_part_of(c->t, ch->rec.hash) !=
 				h->part) {
@@ -472,6 +493,7 @@ struct push {
 	bool open;
 	uint16_t count;
 	struct clu_repair *rp;	/* a sync push counts what it sends */
+	uint64_t now;
 };
 
 /* Where the record count sits: after the push id in a sync push. */
@@ -491,7 +513,30 @@ push_close(struct push *x)
 	clu_msg_send(x->c, &x->w, x->p);
 	x->c->part[x->part].dgrams_tick++;
 	x->c->st.repair_sent += x->count;
+	x->rp->sync_sent_ms = x->now;
 	x->open = false;
+}
+
+/*
+ * A sync push (running, or waiting behind a plain repair) that has sent
+ * nothing for repl_rto_ms sends an empty datagram of it: the requester
+ * then knows it is coming and does not ask again (clu_verify.c).
+ */
+static void
+push_keepalive(struct push *x)
+{
+	struct clu_repair *rp = x->rp;
+	uint32_t id = rp->sync_id != 0 ? rp->sync_id : rp->sync_next;
+
+	if (id == 0 || x->now - rp->sync_sent_ms < x->c->cfg.repl_rto_ms)
+		return;
+	if (clu_msg_begin(x->c, &x->w, CLU_T_REPAIR, (uint16_t)x->part) == NULL)
+		return;
+	x->w.p[5] |= CLU_F_SYNC;	/* header flags byte */
+	clu_put_be(&x->w, id, 4);
+	clu_put_be(&x->w, 0, 2);	/* no records */
+	clu_msg_send(x->c, &x->w, x->p);
+	rp->sync_sent_ms = x->now;
 }
 
 static bool
@@ -625,12 +670,14 @@ repair_tick(struct clu *c, uint32_t part, uint64_t now)
 	for (i = 0; i < c->npeers; i++) {
 		struct clu_peer *p = &c->peer[i];
 		struct clu_repair *rp = &p->rep[part];
-		struct push x = { .c = c, .p = p, .part = part, .rp = rp };
+		struct push x = { .c = c, .p = p, .part = part, .rp = rp,
+				  .now = now };
 
 		if (!rp->active || !clu_peer_serves(p))
 			continue;
+		push_keepalive(&x);
 		if (!budget_left(&x))
-			break;
+			continue;	/* the others still say they are busy */
 		if (rp->phase == 0)
 			scan_entries(&x, rp, now);
 		if (rp->phase == 1)
@@ -721,7 +768,7 @@ clu_sync_tick(struct clu *c, uint64_t now)
 
 		pp->dgrams_tick = 0;
 		if (now >= pp->ae_next_ms) {
-			struct clu_peer *p = next_peer(c, pp);
+			struct clu_peer *p = next_peer(c, pp, part);
 
 			if (p != NULL && !stream_busy(c, p, part))
 				send_digest(c, p, part);

@@ -19,15 +19,25 @@
  *
  * We count the records of the push per segment as they arrive (duplicates
  * never count: the replay window drops them). A segment whose count
- * matches is verified; the others are asked for again at once, so loss on
- * the link costs a few more rounds over fewer and fewer segments, never a
- * sync that is declared complete with data missing. Changes the peer made
+ * matches is verified. The LAST may overtake records of its push (paths
+ * that reorder), so records that arrive after it still count, and the
+ * segments still short repl_rto_ms after the last datagram of the push
+ * are asked for again: loss on the link costs a few more rounds over
+ * fewer and fewer segments, never a sync that is declared complete with
+ * data missing. Changes the peer made
  * while pushing travel on its stream, so the partition is verified with
  * that peer only once our copy of the stream has reached the position the
  * LAST named. The partition is synced when it is verified with every
  * ready serving peer; while it is not, its writes are answered not_ready.
  *
- * A lost request or LAST is asked again after ae_interval_ms. Records
+ * A pusher whose push sends nothing for repl_rto_ms (a scan over many
+ * entries of which few differ, or a request queued behind a plain repair)
+ * sends an empty datagram of the push to say it is still at it. A request
+ * whose push has gone quiet (no datagram of it for 4 x repl_rto_ms,
+ * doubling with each unanswered request up to ae_interval_ms) is asked
+ * again; the pusher then drops the push it was running for us and starts
+ * the new one. A push that is still arriving is never interrupted,
+ * however long it takes (a full sync of millions of records). Records
  * apply by the version rule whatever their push, so an abandoned push
  * does no harm.
  */
@@ -52,7 +62,9 @@ static void
 vs_reset(struct clu_vsync *v)
 {
 	v->id = 0;
+	v->tries = 0;
 	v->done = false;
+	v->last = false;
 	memset(v->mask, 0xff, sizeof(v->mask));
 }
 
@@ -96,11 +108,15 @@ ask(struct clu *c, struct clu_peer *p, uint32_t part, uint64_t now)
 	uint32_t i;
 
 	if (v->cnt == NULL &&
-	    (v->cnt = malloc(TRK_DIGEST_SEGS * sizeof(*v->cnt))) == NULL)
+	    (v->cnt = malloc(2 * TRK_DIGEST_SEGS * sizeof(*v->cnt))) == NULL)
 		return;
+	v->want = v->cnt + TRK_DIGEST_SEGS;
 	memset(v->cnt, 0, TRK_DIGEST_SEGS * sizeof(*v->cnt));
+	v->last = false;
 	v->id = ++c->vs_ids;
-	v->ask_ms = now;
+	v->heard_ms = now;
+	v->tries++;
+	c->st.sync_asks++;
 	if (clu_msg_begin(c, &w, CLU_T_REPAIR_REQ, (uint16_t)part) == NULL)
 		return;
 	w.p[5] |= CLU_F_SYNC;	/* header flags byte */
@@ -133,6 +149,37 @@ stream_reached(struct clu_peer *p, uint32_t part)
 	return false;
 }
 
+/* Segments of the answered request that are still short. */
+static void
+short_count(struct clu *c, const struct clu_vsync *v)
+{
+	uint32_t i;
+
+	for (i = 0; i < TRK_DIGEST_SEGS; i++)
+		c->st.sync_short += clu_mask_has(v->mask, i);
+}
+
+/* Segment i of the answered request has all its records: verified. */
+static void
+seg_check(struct clu_vsync *v, uint32_t i)
+{
+	if (clu_mask_has(v->mask, i) && v->cnt[i] == v->want[i])
+		v->mask[i / 64] &= ~(1ULL << (i % 64));
+	if (clu_mask_empty(v->mask))
+		v->done = true;
+}
+
+/* How long a request's push may stay quiet before we ask again. */
+static uint64_t
+quiet_ms(const struct clu *c, const struct clu_vsync *v)
+{
+	uint64_t t = 4ULL * c->cfg.repl_rto_ms;
+	uint32_t n = v->tries > 1 ? v->tries - 1 : 0;
+
+	t <<= n < 8 ? n : 8;
+	return t < c->cfg.ae_interval_ms ? t : c->cfg.ae_interval_ms;
+}
+
 /*
  * Drives the partition's verification; true when it is synced. A node
  * that is not ready asks one peer at a time: the first push fills the
@@ -157,12 +204,17 @@ verify_part(struct clu *c, uint32_t part, uint64_t now)
 		all = false;
 		if (v->done)
 			continue;
-		if (v->id != 0 && now - v->ask_ms < c->cfg.ae_interval_ms) {
+		if (v->id != 0 && now - v->heard_ms < (v->last ?
+				c->cfg.repl_rto_ms : quiet_ms(c, v))) {
 			busy = true;
 			continue;
 		}
 		if (busy && !c->ready)
 			continue;
+		if (v->last)
+			short_count(c, v);	/* a new round for those */
+		else
+			c->st.sync_reasks += v->id != 0;
 		ask(c, p, part, now);
 		busy = true;
 	}
@@ -191,9 +243,26 @@ clu_verify_count(struct clu_peer *p, uint32_t part, uint32_t id,
 		uint64_t hash)
 {
 	struct clu_vsync *v = &p->vs[part];
+	uint32_t i = trk_digest_seg_of(hash);
 
-	if (v->id == id && !v->done && v->cnt != NULL)
-		v->cnt[trk_digest_seg_of(hash)]++;
+	if (v->id != id || v->done || v->cnt == NULL)
+		return;
+	v->cnt[i]++;
+	if (v->last)
+		seg_check(v, i);	/* a straggler the LAST overtook */
+}
+
+/* A datagram of push id arrived (records, or none: the pusher is busy). */
+void
+clu_verify_heard(struct clu_peer *p, uint32_t part, uint32_t id,
+		uint64_t now)
+{
+	struct clu_vsync *v = &p->vs[part];
+
+	if (v->id == id && !v->done) {
+		v->heard_ms = now;
+		v->tries = 1;	/* it is pushing: back to the first timeout */
+	}
 }
 
 /* The LAST of a sync push: its counts and the stream position. */
@@ -205,7 +274,7 @@ clu_verify_rx_last(struct clu *c, struct clu_peer *p, uint32_t part,
 	uint64_t base = clu_get_be(r, 8), head = clu_get_be(r, 8);
 	struct trk_version clock = { .clock = clu_get_be(r, 8) };
 	uint64_t mask[4];
-	uint32_t i, sent;
+	uint32_t i;
 
 	for (i = 0; i < 4; i++)
 		mask[i] = clu_get_be(r, 8);
@@ -220,30 +289,24 @@ clu_verify_rx_last(struct clu *c, struct clu_peer *p, uint32_t part,
 	 * differences need not carry the newest version it has seen).
 	 */
 	trk_clock_observe(c->t, part, &clock);
-	if (v->id != id || v->done || v->cnt == NULL)
+	if (v->id != id || v->done || v->last || v->cnt == NULL)
 		return;	/* an answer to an older request */
 	for (i = 0; i < TRK_DIGEST_SEGS; i++) {
-		if (!clu_mask_has(mask, i))
-			continue;
-		sent = (uint32_t)clu_get_be(r, 4);
-		if (r->bad)
-			break;
-		if (sent == v->cnt[i])
-			v->mask[i / 64] &= ~(1ULL << (i % 64));
-		else
-			c->st.sync_short++;
+		v->want[i] = UINT32_MAX;	/* not answered for: short */
+		if (clu_mask_has(mask, i) && !r->bad)
+			v->want[i] = (uint32_t)clu_get_be(r, 4);
 	}
 	if (r->bad || clu_rd_left(r) != 0) {
 		c->st.rx_malformed++;
 		return;
 	}
-	if (!clu_mask_empty(v->mask)) {
-		ask(c, p, part, now);	/* the segments that came short */
-		return;
-	}
-	v->done = true;
+	v->last = true;
+	v->heard_ms = now;
+	v->tries = 0;			/* answered */
 	v->base = base;
 	v->head = head;
+	for (i = 0; i < TRK_DIGEST_SEGS && !v->done; i++)
+		seg_check(v, i);
 }
 
 /* ---- pusher ---- */

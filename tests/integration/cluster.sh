@@ -631,7 +631,7 @@ check_7() {
 }
 
 check_8() {
-	local t0 t1 wantn r saw
+	local t0 t1 wantn r saw pushed=()
 	if running 3; then
 		note "set-up: node 3 runs; killing it (kill -9) to restart it"
 		swarm_cluster_kill 3
@@ -640,6 +640,7 @@ check_8() {
 			note "set-up: nodes 1 and 2 did not see node 3 go:$OBS"
 		wait_ms "$REMOVE_MS" entries_are "$(exp_total)" 1 2 || true
 	fi
+	pushed=("$(stat_of 1 cluster.repair_sent)" "$(stat_of 2 cluster.repair_sent)")
 	t0=$(now_ms)
 	if ! start_node 3; then
 		ko_logs "8. node 3 restarts with the same configuration" 3
@@ -661,7 +662,7 @@ check_8() {
 	# holding the entries is not yet serving: the sync is verified first
 	# (counts per segment, the pushers' streams), and reads wait for it
 	if wait_ms "$RESYNC_MS" serving 3; then
-		ok "8. node 3 serves (READINESS) $(secs $(($(now_ms) - t1))) after it started answering"
+		ok "8. node 3 serves (READINESS) $(secs $(($(now_ms) - t1))) after it started answering (sync requests $(stat_of 3 cluster.sync_asks), of which asked again $(stat_of 3 cluster.sync_reasks), segments short $(stat_of 3 cluster.sync_short); records nodes 1 and 2 pushed meanwhile: $(($(stat_of 1 cluster.repair_sent) - pushed[0])) $(($(stat_of 2 cluster.repair_sent) - pushed[1])))"
 	else
 		ko_logs "8. node 3 serves within $(secs "$RESYNC_MS") (readiness:$OBS)" 3
 	fi
@@ -701,8 +702,17 @@ c9_agree() {
 	return $r
 }
 
+# c9_register NODE NAME HANDLE: a REGISTER through NODE; a failure's output
+# goes to c9.fail for the report
+c9_register() {
+	local out=$TMPD/c9.out
+	ctl "$1" register "$2" "$3" >"$out" 2>&1 && return 0
+	{ echo "$2 through node $1:"; cat "$out"; } >>"$TMPD/c9.fail"
+	return 1
+}
+
 check_9() {
-	local t0 dl j out=$TMPD/c9.out bad=() na=0 nb=0 wantn
+	local t0 dl j bad=() na=0 nb=0 wantn
 	ensure_up 1 2 3
 	converge 3 "$CONVERGE_MS" || note "set-up: not converged before the partition:$OBS"
 	dl=$(detect_deadline 3)
@@ -720,23 +730,33 @@ check_9() {
 	else
 		ko_logs "9. partition detected within $(secs "$dl") (last:$OBS)" 1 2 3
 	fi
+	# each side takes over the other's names: it verifies them with its
+	# peers first (READINESS syncing, writes not_ready), then serves
+	local -a sides=(1 2)
+	[ "$CLUSTER_PARTITION" = bridge ] && sides+=(3)
+	if wait_ms "$READY_MS" serving "${sides[@]}"; then
+		note "nodes ${sides[*]} serve writes $(secs "$WAITED_MS") after the detection (sync requests, of which asked again: $(for j in "${sides[@]}"; do echo -n " n$j $(stat_of "$j" cluster.sync_asks)/$(stat_of "$j" cluster.sync_reasks)"; done))"
+	else
+		ko_logs "9. nodes ${sides[*]} serve writes within $(secs "$READY_MS") of the detection (readiness:$OBS)" "${sides[@]}"
+	fi
+	: >"$TMPD/c9.fail"
 	for ((j = 1; j <= C9_NAMES; j++)); do
-		if ctl 1 register "c9-a-$j" $((9100 + j)) >"$out" 2>&1; then
+		if c9_register 1 "c9-a-$j" $((9100 + j)); then
 			na=$((na + 1))
 		else
 			bad+=("c9-a-$j@n1")
 		fi
 		if [ "$CLUSTER_PARTITION" = bridge ]; then
-			if ctl 3 register "c9-b-$j" $((9300 + j)) >"$out" 2>&1; then
+			if c9_register 3 "c9-b-$j" $((9300 + j)); then
 				nb=$((nb + 1))
 			else
 				bad+=("c9-b-$j@n3")
 			fi
 		fi
 	done
-	ctl 1 register c9-dup 9001 >"$out" 2>&1 || bad+=("c9-dup@n1")
+	c9_register 1 c9-dup 9001 || bad+=("c9-dup@n1")
 	if [ "$CLUSTER_PARTITION" = bridge ]; then
-		ctl 3 register c9-dup 9003 >"$out" 2>&1 || bad+=("c9-dup@n3")
+		c9_register 3 c9-dup 9003 || bad+=("c9-dup@n3")
 	fi
 	EXP[1]=$((EXP[1] + na))
 	EXP[3]=$((EXP[3] + nb))
@@ -744,8 +764,13 @@ check_9() {
 	if [ ${#bad[@]} -eq 0 ]; then
 		ok "9. both sides keep serving: $((na + 1)) registrations through node 1$([ "$CLUSTER_PARTITION" = bridge ] && echo " and $((nb + 1)) through node 3 (c9-dup on both sides, two handles)") answer ok"
 	else
-		ko_logs "9. both sides keep serving: registrations during the partition (failed: ${bad[*]})" 1 3
-		indent "$out"
+		ko_logs "9. both sides keep serving: registrations during the partition (failed: ${bad[*]})" "${sides[@]}"
+		indent "$TMPD/c9.fail"
+		for j in "${sides[@]}"; do
+			note "node $j cluster counters:"
+			qctl "$j" stats 2>&1 | grep -E '^cluster\.(alive|ring|takeovers|fwd_|rx_stale|rx_replayed|no_node)' | tr '\n' ' ' | sed 's/^/#   /'
+			echo
+		done
 	fi
 	if wait_ms "$REPL_MS" handle_is c9-a-1 9101 1 2; then
 		ok "9. during the partition node 1's registrations reach node 2 ($(secs "$WAITED_MS"))"

@@ -58,12 +58,18 @@ rte_level_of(enum swd_log_level l)
 	}
 }
 
+/* The netmask of a prefix length 0..32, host order. */
+static uint32_t
+mask_of(unsigned len)
+{
+	return len == 0 ? 0 : ~(UINT32_MAX >> 1 >> (len - 1));
+}
+
 /* Data-plane parameters from the validated configuration. */
 static void
 params_from_config(struct swd_params *p, const struct swd_config *cfg)
 {
-	uint32_t mask = cfg->prefix_len == 32 ? UINT32_MAX :
-		~(UINT32_MAX >> cfg->prefix_len);
+	uint32_t mask = mask_of(cfg->prefix_len);
 
 	memset(p, 0, sizeof(*p));
 	p->port_id = 0;
@@ -84,6 +90,15 @@ params_from_config(struct swd_params *p, const struct swd_config *cfg)
 	p->rx_desc = (uint16_t)cfg->rx_desc;
 	p->tx_desc = (uint16_t)cfg->tx_desc;
 	p->mbufs = cfg->mbufs;
+	/* trusted_clients, the subnet of ip ("subnet") resolved */
+	p->budget_untrusted = true;
+	if (cfg->trusted_subnet)
+		p->trusted[p->ntrusted++] = (struct swd_net){ cfg->ip & mask,
+			mask };
+	for (uint32_t i = 0; i < cfg->trusted_clients_count; i++)
+		p->trusted[p->ntrusted++] = (struct swd_net){
+			cfg->trusted_clients[i].net,
+			mask_of(cfg->trusted_clients[i].len) };
 }
 
 static int

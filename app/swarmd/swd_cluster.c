@@ -341,12 +341,19 @@ drain_handoff(struct swd_cluster *k, uint64_t now)
 
 void
 swd_cluster_request(const struct net_pkt *pkt, const uint8_t *req,
-		size_t len, const uint16_t *map, size_t map_len, uint64_t now)
+		size_t len, const uint16_t *map, size_t map_len,
+		const struct exec_budget *budget, uint64_t now)
 {
 	uint8_t tag[CLU_CLIENT_TAG] = { 0 };
+	struct exec_budget own;
 
+	if (budget == NULL) {
+		swd_fwd_budget(pkt, len, now, &own);
+		budget = &own;
+	}
 	memcpy(tag, pkt, sizeof(*pkt));
-	clu_request_mapped(swd.cl->clu, tag, req, len, map, map_len, now);
+	clu_request_mapped(swd.cl->clu, tag, req, len, map, map_len, budget,
+			now);
 }
 
 /* ---- output ---- */

@@ -83,6 +83,7 @@ swd_config_defaults(struct swd_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->udp_port = 7400;
 	cfg->gossip_port = 7401;
+	cfg->trusted_subnet = true;
 	cfg->partitions = 0;
 	cfg->expected_entries = 1048576;
 	cfg->max_entries = 0;

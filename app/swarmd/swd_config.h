@@ -49,6 +49,7 @@
 #define SWD_SEEDS_MAX		64
 #define SWD_CLUSTER_KEY_LEN	32	/* bytes (64 hex digits) */
 #define SWD_CLUSTER_KEYS_MAX	16	/* cluster_keys_accepted entries */
+#define SWD_TRUSTED_MAX		64	/* trusted_clients networks */
 
 enum swd_idle_policy {
 	SWD_IDLE_POLL,		/* spin on empty queues (lowest latency) */
@@ -61,6 +62,12 @@ enum swd_log_level {
 	SWD_LOG_WARNING,
 	SWD_LOG_INFO,
 	SWD_LOG_DEBUG,
+};
+
+/* An IPv4 network: address (host order, host bits zero) and prefix length. */
+struct swd_cidr {
+	uint32_t net;
+	uint8_t len;			/* 0..32 */
 };
 
 /* A seed peer: IPv4 address (host order) and gossip port. */
@@ -83,6 +90,14 @@ struct swd_config {
 	uint8_t mac[6];
 	uint16_t udp_port;			/* client protocol, default 7400 */
 	uint16_t gossip_port;			/* cluster protocol, default 7401 */
+	/*
+	 * trusted_clients: sources whose requests keep the full reply budget
+	 * (the others get a byte budget, docs/protocol.md 5.1). The subnet of
+	 * ip is in it while trusted_subnet (the item "subnet", the default).
+	 */
+	bool trusted_subnet;
+	struct swd_cidr trusted_clients[SWD_TRUSTED_MAX];
+	uint32_t trusted_clients_count;
 
 	/* tables */
 	uint32_t partitions;			/* 0 = one per worker lcore */

@@ -481,6 +481,104 @@ static const struct swd_kind kind_gateway = {
 	gateway_parse, gateway_print, gateway_describe,
 };
 
+/* ---- trusted_clients ---------------------------------------------------- */
+
+/*
+ * Items: "subnet" (the subnet of ip, once), a.b.c.d/len (len 0..32, no
+ * host bits) or a.b.c.d (a /32). An empty list trusts nobody.
+ */
+static int
+trusted_parse(const struct swd_key *k, struct swd_config *cfg,
+		const struct swd_value *v, char *why, size_t len)
+{
+	struct swd_cidr nets[SWD_TRUSTED_MAX];
+	char got[80], text[16];
+	bool subnet = false;
+	uint32_t i, j, n = 0, a, mask;
+	uint64_t plen;
+	const char *e;
+
+	(void)k;
+	for (i = 0; i < v->count; i++) {
+		const char *s = v->items[i];
+
+		swd_quote_got(got, sizeof(got), s);
+		if (strcmp(s, "subnet") == 0) {
+			if (subnet) {
+				why_set(why, len, "subnet is listed twice");
+				return -EINVAL;
+			}
+			subnet = true;
+			continue;
+		}
+		e = ipv4_scan(s, &a);
+		plen = 32;
+		if (e == NULL || (*e != '\0' && (*e != '/' ||
+				!digits_u64(e + 1, &plen) || plen > 32 ||
+				(e[1] == '0' && e[2] != '\0')))) {
+			why_set(why, len, "must be IPv4 networks like "
+					"192.168.1.0/24, addresses, or subnet "
+					"(the subnet of ip), got %s", got);
+			return -EINVAL;
+		}
+		mask = prefix_mask((unsigned)plen);
+		if ((a & ~mask) != 0) {
+			ipv4_text(a & mask, text, sizeof(text));
+			why_set(why, len, "%s has host bits set (the network "
+					"is %s/%u)", got, text, (unsigned)plen);
+			return -EINVAL;
+		}
+		if (n == SWD_TRUSTED_MAX) {
+			why_set(why, len, "more than %d networks",
+					SWD_TRUSTED_MAX);
+			return -EINVAL;
+		}
+		for (j = 0; j < n; j++) {
+			if (nets[j].net == a && nets[j].len == plen) {
+				why_set(why, len, "%s is listed twice", got);
+				return -EINVAL;
+			}
+		}
+		nets[n].net = a;
+		nets[n++].len = (uint8_t)plen;
+	}
+	cfg->trusted_subnet = subnet;
+	memcpy(cfg->trusted_clients, nets, n * sizeof(nets[0]));
+	cfg->trusted_clients_count = n;
+	return 0;
+}
+
+static int
+trusted_print(const struct swd_key *k, const struct swd_config *cfg,
+		FILE *out)
+{
+	char text[16];
+	uint32_t i;
+
+	(void)k;
+	if (cfg->trusted_subnet)
+		fputs("subnet", out);
+	for (i = 0; i < cfg->trusted_clients_count; i++) {
+		ipv4_text(cfg->trusted_clients[i].net, text, sizeof(text));
+		fprintf(out, "%s%s/%u", i > 0 || cfg->trusted_subnet ?
+				", " : "", text, cfg->trusted_clients[i].len);
+	}
+	return 0;
+}
+
+static void
+trusted_describe(const struct swd_key *k, char *buf, size_t len)
+{
+	(void)k;
+	snprintf(buf, len, "list of IPv4 networks (a.b.c.d/0..32, or an "
+			"address) and subnet (the subnet of ip), up to %d",
+			SWD_TRUSTED_MAX);
+}
+
+static const struct swd_kind kind_trusted = {
+	trusted_parse, trusted_print, trusted_describe,
+};
+
 /* ---- MAC --------------------------------------------------------------- */
 
 static int
@@ -1177,6 +1275,14 @@ const struct swd_key swd_keys[] = {
 	  .width = W(gossip_port), .min = 1, .max = 65535,
 	  .help = "UDP port of the cluster protocol; must differ from "
 		  "udp_port." },
+	{ .name = "trusted_clients", .kind = &kind_trusted,
+	  .off = OFF(trusted_clients), .flags = SWD_KEY_LIST,
+	  .help = "Sources answered in full (up to 16 reply datagrams a "
+		  "request). Any other source may draw at most 3 bytes of "
+		  "replies per byte of its request, so that a spoofed request "
+		  "cannot make the node an amplifier (docs/protocol.md). "
+		  "subnet: the subnet of ip; empty: nobody; 0.0.0.0/0: "
+		  "everybody." },
 
 	{ .name = "partitions", .kind = &kind_uint, .off = OFF(partitions),
 	  .width = W(partitions), .flags = SWD_KEY_ZERO, .min = 1, .max = 64,

@@ -14,6 +14,15 @@
  * answered `overloaded` (not executed) by the receiving worker, so the
  * client knows to retry them and nothing waits silently.
  *
+ * The reply budget (docs/protocol.md 5.1): a request from a source outside
+ * trusted_clients may draw EXEC_AMP reply bytes per request byte. The
+ * receiving worker's run keeps to the shares of the ops it answers; a
+ * sub-request carries the shares of its ops as its own budget, and is only
+ * started for an op whose share pays for its reply datagram
+ * (EXEC_PART_MIN): a smaller op is refused `overloaded`. Page cursors
+ * handed to such a source carry a tag (a keyed hash of its address and the
+ * time) that verifies it when it comes back (exec_budget).
+ *
  * With one worker nothing is ever forwarded and this costs one partition
  * lookup per write op.
  */
@@ -23,10 +32,19 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include <sodium.h>
+
 #include "swd.h"
+
+/* Cursor tags change every 2^16 ms (65.5 s); the previous one still counts. */
+#define TAG_PERIOD_SHIFT 16
+
+/* The secret of the cursor tags, drawn at start-up (read-only afterwards). */
+static uint8_t tag_key[crypto_shorthash_KEYBYTES];
 
 struct swd_fwd_msg {
 	struct net_pkt client;		/* where the answers go */
+	struct exec_budget budget;	/* the shares of its ops; 0: none */
 	uint16_t nops;
 	uint16_t len;			/* of dgram */
 	uint16_t index_map[PROTO_MAX_OPS];
@@ -39,11 +57,12 @@ struct swd_fwd {
 	struct swd_worker *w;
 	const struct net_pkt *pkt;
 	uint64_t req_id;
+	struct exec_budget budget;	/* of the request being run */
+	size_t len;			/* of the request being run */
 	struct swd_fwd_msg *msg[SWD_MAX_WORKERS];	/* by owner; NULL = none */
 	struct proto_enc enc[SWD_MAX_WORKERS];
 	uint16_t touched[SWD_MAX_WORKERS];		/* owners with a msg */
 	uint16_t ntouched;
-	struct swd_fwd_msg refused;	/* ops that could not be forwarded */
 };
 
 int
@@ -51,6 +70,9 @@ swd_fwd_init(struct swd_ctx *c)
 {
 	uint32_t i;
 
+	if (sodium_init() < 0)
+		return -1;
+	randombytes_buf(tag_key, sizeof(tag_key));
 	if (c->nworkers > 1) {
 		c->fwd_pool = rte_mempool_create("swd_fwd", 4096 - 1,
 				sizeof(struct swd_fwd_msg), 64, 0, NULL, NULL,
@@ -97,6 +119,8 @@ fwd_open(struct swd_fwd *f, uint16_t o)
 	if (rte_mempool_get(swd.fwd_pool, (void **)&m) != 0)
 		return false;
 	m->client = *f->pkt;
+	m->budget = f->budget;
+	m->budget.reply_bytes_max = 0;	/* the shares of its ops, added up */
 	m->nops = 0;
 	proto_req_init(&f->enc[o], m->dgram, sizeof(m->dgram), f->req_id);
 	f->msg[o] = m;
@@ -104,11 +128,12 @@ fwd_open(struct swd_fwd *f, uint16_t o)
 	return true;
 }
 
-static void
-fwd_refuse_op(struct swd_fwd *f, const struct proto_op *op)
+static int
+fwd_refuse_op(struct exec_refusal *rf)
 {
-	f->refused.index_map[f->refused.nops] = op->index;
-	f->refused.opcode[f->refused.nops++] = op->opcode;
+	rf->status = PROTO_ST_OVERLOADED;
+	rf->retry_ms = 0;
+	return EXEC_TAKE_REFUSE;
 }
 
 /*
@@ -128,12 +153,13 @@ fwd_read_owner(const struct swd_fwd *f, const struct proto_op *op)
 	return o != f->w->index && f->msg[o] != NULL ? o : -1;
 }
 
-/* exec take hook: true = run here; false = forwarded (or refused). */
-static bool
-fwd_take(const struct proto_op *op, void *arg)
+/* exec take hook: run here, forwarded (skipped), or refused. */
+static int
+fwd_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
 {
 	struct swd_fwd *f = arg;
 	int part = exec_op_partition(swd.trk, op);
+	size_t share;
 	uint16_t o;
 
 	if (part < 0) {
@@ -144,26 +170,28 @@ fwd_take(const struct proto_op *op, void *arg)
 		    exec_opcode_reads_registry(op->opcode))
 			ro = 0;
 		if (ro < 0)
-			return true;
+			return EXEC_TAKE_RUN;
 		o = (uint16_t)ro;
 	} else {
 		o = swd.part_owner[part];
 		if (o == f->w->index)
-			return true;
+			return EXEC_TAKE_RUN;
 	}
+	share = exec_budget_share(&f->budget, f->len, exec_op_len(op));
+	/* a sub-request of its own must be paid for by the op's share */
+	if (f->msg[o] == NULL && f->budget.reply_bytes_max != 0 &&
+	    share < EXEC_PART_MIN)
+		return fwd_refuse_op(rf);
 	/* never write another worker's partition: refuse instead */
-	if (f->msg[o] == NULL && !fwd_open(f, o)) {
-		fwd_refuse_op(f, op);
-		return false;
-	}
+	if (f->msg[o] == NULL && !fwd_open(f, o))
+		return fwd_refuse_op(rf);
 	if (proto_req_add_raw(&f->enc[o], op->opcode, op->flags, op->body.ptr,
-			op->body.len) != 0) {
-		fwd_refuse_op(f, op);	/* a subset always fits: defensive */
-		return false;
-	}
+			op->body.len) != 0)
+		return fwd_refuse_op(rf);	/* a subset always fits */
 	f->msg[o]->index_map[f->msg[o]->nops] = op->index;
 	f->msg[o]->opcode[f->msg[o]->nops++] = op->opcode;
-	return false;
+	f->msg[o]->budget.reply_bytes_max += share;
+	return EXEC_TAKE_SKIP;
 }
 
 /* Answers every op of an unsent sub-request `overloaded`. */
@@ -208,12 +236,6 @@ fwd_flush(struct swd_fwd *f)
 		rte_mempool_put(swd.fwd_pool, m);
 	}
 	f->ntouched = 0;
-	if (f->refused.nops > 0) {
-		f->w->stats.fwd_ring_full++;
-		f->refused.client = *f->pkt;
-		fwd_refuse(f, &f->refused);
-		f->refused.nops = 0;
-	}
 }
 
 /* Counts the reply ops of out in the worker's statistics. */
@@ -226,16 +248,62 @@ count_out(struct swd_worker *w, const struct exec_out *out)
 		w->stats.op_status[s] += out->status[s];
 }
 
+/* The tag of source address ip (network order) in period p. */
+static uint32_t
+source_tag(rte_be32_t ip, uint64_t p)
+{
+	uint8_t in[12], h[crypto_shorthash_BYTES];
+	uint32_t t;
+	int i;
+
+	memcpy(in, &ip, 4);
+	for (i = 0; i < 8; i++)
+		in[4 + i] = (uint8_t)(p >> (8 * i));
+	crypto_shorthash(h, in, sizeof(in), tag_key);
+	memcpy(&t, h, sizeof(t));
+	return t != 0 ? t : 1;	/* 0 means "no tag" */
+}
+
+static bool
+trusted(uint32_t ip)
+{
+	uint32_t i;
+
+	for (i = 0; i < swd.prm.ntrusted; i++)
+		if ((ip & swd.prm.trusted[i].mask) == swd.prm.trusted[i].net)
+			return true;
+	return false;
+}
+
+void
+swd_fwd_budget(const struct net_pkt *pkt, size_t len, uint64_t now,
+		struct exec_budget *b)
+{
+	uint64_t p = now >> TAG_PERIOD_SHIFT;
+
+	memset(b, 0, sizeof(*b));
+	if (!swd.prm.budget_untrusted ||
+	    trusted(rte_be_to_cpu_32(pkt->src_ip)))
+		return;
+	b->reply_bytes_max = EXEC_AMP * len;
+	b->cursor_tag[0] = source_tag(pkt->src_ip, p);
+	b->cursor_tag[1] = source_tag(pkt->src_ip, p - 1);
+}
+
 void
 swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
 		struct rte_mbuf *m, const uint8_t *req, size_t len,
 		uint64_t now)
 {
 	struct swd_fwd *f = w->fwd_state;
-	struct exec_opts o = { .take = fwd_take, .arg = f };
+	struct exec_opts o = { .take = swd.nworkers > 1 ? fwd_take : NULL,
+		.arg = f };
 
+	swd_fwd_budget(pkt, len, now, &o.budget);
 	f->w = w;
 	f->pkt = pkt;
+	f->budget = o.budget;
+	f->len = len;
 	/*
 	 * The request id for sub-requests, read straight from the header
 	 * (bytes 4..11): take is only called once exec has validated it.
@@ -246,8 +314,8 @@ swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
 		f->req_id = rte_be_to_cpu_64(f->req_id);
 	}
 	w->stats.requests++;
-	if (exec_datagram_opts(swd.trk, &swd.node, req, len, now,
-			swd.nworkers > 1 ? &o : NULL, w->out) != EXEC_ANSWERED) {
+	if (exec_datagram_opts(swd.trk, &swd.node, req, len, now, &o,
+			w->out) != EXEC_ANSWERED) {
 		w->stats.proto_dropped++;
 		rte_pktmbuf_free(m);
 		return;
@@ -271,12 +339,13 @@ swd_fwd_serve(struct swd_worker *w, uint64_t now)
 	for (i = 0; i < n; i++) {
 		struct swd_fwd_msg *m = msgs[i];
 		struct exec_opts o = { .index_map = m->index_map,
-				       .index_map_len = m->nops };
+				       .index_map_len = m->nops,
+				       .budget = m->budget };
 
 		w->stats.fwd_in++;
 		if (swd.cl != NULL) {	/* worker 0 of a cluster node */
 			swd_cluster_request(&m->client, m->dgram, m->len,
-					m->index_map, m->nops, now);
+					m->index_map, m->nops, &m->budget, now);
 			rte_mempool_put(swd.fwd_pool, m);
 			continue;
 		}

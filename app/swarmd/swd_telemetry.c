@@ -51,6 +51,7 @@ static const struct {
 	TOTAL(tx_dropped),
 	TOTAL(requests),
 	TOTAL(replies),
+	TOTAL(shed),
 	TOTAL(arp_replies),
 	TOTAL(icmp_replies),
 	TOTAL(proto_dropped),
@@ -84,17 +85,74 @@ add_totals(struct rte_tel_data *d, const struct swd_stats *s)
 	rte_tel_data_add_dict_u64(d, "entries", trk_count(swd.trk));
 }
 
-/* /swarm/stats: totals over all workers. */
+/*
+ * The port's counters of STATS, after "entries": frames lost before a
+ * worker saw them (swd_port.c), the most telling counters of an
+ * overloaded node.
+ */
+static size_t
+port_counters(const char **names, uint64_t *values, size_t max)
+{
+	struct swd_port_stats p;
+	size_t n = 0;
+
+	swd_port_stats_get(&p);
+	if (n < max) {
+		names[n] = "rx.missed";
+		values[n++] = p.imissed + p.afp_drops;
+	}
+	if (n < max) {
+		names[n] = "rx.nombuf";
+		values[n++] = p.rx_nombuf;
+	}
+	return n;
+}
+
+/*
+ * /swarm/stats: totals over all workers, and the port's rx losses (DPDK
+ * telemetry keys allow no '.': "rx_missed" is STATS' "rx.missed").
+ */
 static int
 tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	struct swd_port_stats p;
 	struct swd_stats s;
 
 	RTE_SET_USED(cmd);
 	RTE_SET_USED(params);
 	swd_stats_sum(&s);
+	swd_port_stats_get(&p);
 	rte_tel_data_start_dict(d);
 	add_totals(d, &s);
+	rte_tel_data_add_dict_u64(d, "rx_missed", p.imissed + p.afp_drops);
+	rte_tel_data_add_dict_u64(d, "rx_nombuf", p.rx_nombuf);
+	return 0;
+}
+
+/* /swarm/port: the port's counters as last sampled by worker 0. */
+static int
+tel_port(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct swd_port_stats p;
+	uint64_t now = swd_now_ms(&swd);
+
+	RTE_SET_USED(cmd);
+	RTE_SET_USED(params);
+	swd_port_stats_get(&p);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_string(d, "driver", swd_port_driver());
+	rte_tel_data_add_dict_u64(d, "rx_missed", p.imissed + p.afp_drops);
+	rte_tel_data_add_dict_u64(d, "rx_nombuf", p.rx_nombuf);
+	rte_tel_data_add_dict_u64(d, "imissed", p.imissed);
+	rte_tel_data_add_dict_u64(d, "af_packet_drops", p.afp_drops);
+	rte_tel_data_add_dict_u64(d, "af_packet_sockets", p.afp_sockets);
+	rte_tel_data_add_dict_u64(d, "ierrors", p.ierrors);
+	rte_tel_data_add_dict_u64(d, "oerrors", p.oerrors);
+	rte_tel_data_add_dict_u64(d, "ipackets", p.ipackets);
+	rte_tel_data_add_dict_u64(d, "opackets", p.opackets);
+	rte_tel_data_add_dict_u64(d, "samples", p.samples);
+	rte_tel_data_add_dict_u64(d, "sample_age_ms",
+			now > p.sampled_ms ? now - p.sampled_ms : 0);
 	return 0;
 }
 
@@ -148,6 +206,12 @@ tel_worker(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_start_dict(d);
 	rte_tel_data_add_dict_int(d, "lcore", (int)swd.workers[i].lcore_id);
 	add_totals(d, &swd.workers[i].stats);
+	rte_tel_data_add_dict_u64(d, "shed_level",
+			load(&swd.workers[i].stats.shed_level));
+	rte_tel_data_add_dict_u64(d, "shed_armed",
+			load(&swd.workers[i].stats.shed_armed));
+	rte_tel_data_add_dict_u64(d, "shed_hint_ms",
+			load(&swd.workers[i].stats.shed_hint_ms));
 	return 0;
 }
 
@@ -173,11 +237,6 @@ build_names(void)
 			net_drop_name((enum net_drop)i));
 }
 
-/*
- * The totals of /swarm/stats (entries included), then /swarm/ops as
- * "ops.<status>" and /swarm/drops as "drop.<reason>", zeros included, cut
- * at max. Any worker lcore, concurrently.
- */
 /* The cluster's counters (none for a standalone node); returns how many. */
 static size_t
 cluster_counters(const char **names, uint64_t *values, size_t max)
@@ -231,6 +290,12 @@ cluster_counters(const char **names, uint64_t *values, size_t max)
 	return n;
 }
 
+/*
+ * The totals of /swarm/stats (entries, rx.missed and rx.nombuf included),
+ * the cluster's counters, then /swarm/ops as "ops.<status>" and
+ * /swarm/drops as "drop.<reason>", zeros included, cut at max. Any worker
+ * lcore, concurrently.
+ */
 int
 swd_stats_counters(void *arg, const char **names, uint64_t *values,
 		size_t max)
@@ -249,6 +314,7 @@ swd_stats_counters(void *arg, const char **names, uint64_t *values,
 		names[n] = "entries";
 		values[n++] = trk_count(swd.trk);
 	}
+	n += port_counters(names + n, values + n, max - n);
 	n += cluster_counters(names + n, values + n, max - n);
 	for (i = 0; i < NOPS && n < max; i++, n++) {
 		names[n] = op_names[i];
@@ -271,7 +337,9 @@ swd_telemetry_init(void)
 		rte_telemetry_register_cmd("/swarm/ops", tel_ops,
 			"Reply ops by protocol status. No parameters.") |
 		rte_telemetry_register_cmd("/swarm/worker", tel_worker,
-			"One worker's counters. Parameter: worker index.");
+			"One worker's counters. Parameter: worker index.") |
+		rte_telemetry_register_cmd("/swarm/port", tel_port,
+			"The port's counters (rx misses). No parameters.");
 }
 
 void
@@ -284,10 +352,12 @@ swd_print_stats(FILE *f)
 	busy = s.polls ? 100 - 100 * s.idle_polls / s.polls : 0;
 	fprintf(f, "swarmd: rx %" PRIu64 " tx %" PRIu64 " requests %" PRIu64
 		" replies %" PRIu64 " ok-ops %" PRIu64 " arp %" PRIu64
-		" icmp %" PRIu64 " dropped %" PRIu64 " fwd %" PRIu64
+		" icmp %" PRIu64 " dropped %" PRIu64 " missed %" PRIu64
+		" shed %" PRIu64 " fwd %" PRIu64
 		" entries %" PRIu64 " busy-polls %" PRIu64 "%%\n",
 		s.rx_pkts, s.tx_pkts, s.requests, s.replies,
 		s.op_status[PROTO_ST_OK], s.arp_replies, s.icmp_replies,
-		s.proto_dropped + s.multi_seg + s.tx_dropped, s.fwd_out,
+		s.proto_dropped + s.multi_seg + s.tx_dropped,
+		swd_port_rx_missed(), s.shed, s.fwd_out,
 		trk_count(swd.trk), busy);
 }

@@ -177,12 +177,18 @@ void clu_request(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 		const uint8_t *req, size_t len, uint64_t now);
 
 /*
- * clu_request() for a sub-request another thread split off a client's
- * request: op i is answered under index index_map[i] (see exec_opts).
+ * clu_request() with the request's byte budget (NULL: none), for a client
+ * the node does not trust (exec_budget, docs/protocol.md 5.1), and for a
+ * sub-request another thread split off a client's request: op i is
+ * answered under index index_map[i] (NULL: i; see exec_opts), and budget
+ * is then the sub-request's own (the shares of its ops). The budget binds
+ * every answer of the request, the owners' answers to its forwarded writes
+ * too (applied here when they are relayed: an answer that changed nothing
+ * and does not fit becomes `overloaded`).
  */
 void clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 		const uint8_t *req, size_t len, const uint16_t *index_map,
-		size_t map_len, uint64_t now);
+		size_t map_len, const struct exec_budget *budget, uint64_t now);
 
 /* Pull queued outputs, oldest first; return how many were copied. */
 size_t clu_poll_send(struct clu *c, struct clu_dgram *out, size_t max);

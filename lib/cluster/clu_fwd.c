@@ -14,10 +14,22 @@
  * "REGISTER x; WHEREIS x" in one datagram reads its own write.
  *
  * Every op is answered exactly once: refused ops (below quorum:
- * no_node_available; no room: overloaded) at once; forwarded ops by the
- * owner's replies, or, if the owner has not answered after fwd_timeout_ms
- * or dies first, with no_node_available (the write may or may not have
- * happened: repeating a REGISTER with the same handle is harmless).
+ * no_node_available; no room: overloaded) at once, by exec in the replies
+ * of the run; forwarded ops by the owner's replies, or, if the owner has
+ * not answered after fwd_timeout_ms or dies first, with no_node_available
+ * (the write may or may not have happened: repeating a REGISTER with the
+ * same handle is harmless).
+ *
+ * Byte budget (a client the node does not trust, exec_budget): the local
+ * run keeps to the shares of the ops it answers; each sub-request gets the
+ * shares of its ops (a new one only when they pay for a reply datagram of
+ * its own, EXEC_PART_MIN: else the op is refused `overloaded`). The owner
+ * knows nothing of it (FWD is unchanged); we apply the sub-request's
+ * budget when relaying its FWD_REPLY datagrams: answers that changed
+ * nothing and do not fit (an entry of another holder, a WHEREIS) become
+ * `overloaded`, which stays true; answers that report a change are short
+ * or the op's own bytes (a receipt, an empty ok, a WHEREIS_OR_REGISTER's
+ * own entry) and always go out, paid by their op's share.
  *
  * Read-your-writes at the node the client talks to: the owner flushes the
  * changes a FWD made into its replication stream before replying and puts
@@ -53,6 +65,8 @@ struct sub {
 	uint16_t nops;
 	uint16_t index[CLU_FWD_OPS_MAX];
 	uint8_t opcode[CLU_FWD_OPS_MAX];
+	uint16_t share[CLU_FWD_OPS_MAX];	/* of the byte budget, per op */
+	size_t budget;				/* their sum */
 	struct proto_enc enc;
 	uint8_t buf[SUB_CAP];
 };
@@ -66,15 +80,30 @@ struct refused {
 	uint32_t retry_ms;	/* the hint of not_ready answers */
 };
 
+/*
+ * The byte budget of a forwarded sub-request, applied when its replies are
+ * relayed (by pending slot). credit: the shares of the ops answered so far;
+ * spent: bytes relayed to the client.
+ */
+struct pend_budget {
+	bool on;
+	uint32_t credit;
+	uint32_t spent;
+	uint16_t share[CLU_FWD_OPS_MAX];
+};
+
 struct clu_reqctx {
 	struct clu *c;
 	uint64_t req_id;
 	uint8_t replicas;	/* from the request header */
 	uint64_t now;
 	uint64_t local_parts;	/* bit p: a write of partition p ran here */
+	struct exec_budget budget;	/* of the request being run */
+	size_t req_len;
 	uint32_t nsub;
 	struct sub sub[CLU_SUBS_MAX];
 	struct refused ref;
+	struct pend_budget pb[CLU_PENDING_MAX];
 };
 
 static struct clu_reqctx *
@@ -335,6 +364,7 @@ sub_open(struct clu_reqctx *x, uint32_t owner, uint16_t part)
 	s->owner = owner;
 	s->part = part;
 	s->nops = 0;
+	s->budget = 0;
 	proto_req_init(&s->enc, s->buf, SUB_CAP, x->req_id);
 	proto_req_set_replicas(&s->enc, x->replicas);
 	return s;
@@ -360,30 +390,57 @@ sub_try(struct sub *s, const struct proto_op *op)
 			op->body.ptr, op->body.len) == 0;
 }
 
+/* True while the request being run has a byte budget. */
+static bool
+budgeted(const struct clu_reqctx *x)
+{
+	return exec_budget_share(&x->budget, x->req_len, x->req_len) != 0;
+}
+
+/*
+ * Adds op to a sub-request for (owner, part); false when there is none
+ * with room and no new one may be started (none left, or, under a byte
+ * budget, the op's share does not pay for the new one's reply datagram).
+ */
 static bool
 sub_add(struct clu_reqctx *x, uint32_t owner, uint16_t part,
 		const struct proto_op *op)
 {
 	struct sub *s = sub_for(x, owner, part);
+	size_t share = exec_budget_share(&x->budget, x->req_len,
+			exec_op_len(op));
 
 	/* none yet, or the last one's datagram is full: start another */
-	if (!sub_try(s, op) && !sub_try(s = sub_open(x, owner, part), op))
-		return false;
+	if (!sub_try(s, op)) {
+		if (budgeted(x) && share < EXEC_PART_MIN)
+			return false;	/* too small to pay for its datagram */
+		if (!sub_try(s = sub_open(x, owner, part), op))
+			return false;
+	}
 	s->index[s->nops] = op->index;
-	s->opcode[s->nops++] = op->opcode;
+	s->opcode[s->nops] = op->opcode;
+	s->share[s->nops++] = (uint16_t)(share > UINT16_MAX ? UINT16_MAX :
+			share);
+	s->budget += share;
 	return true;
+}
+
+static int
+refuse_with(struct exec_refusal *rf, uint8_t status, uint32_t retry_ms)
+{
+	rf->status = status;
+	rf->retry_ms = retry_ms;
+	return EXEC_TAKE_REFUSE;
 }
 
 /* Answered not_ready: the registry here is not complete yet (not ready,
  * or the partition is being verified after a takeover). */
-static bool
-refuse_not_ready(struct clu_reqctx *x, const struct proto_op *op)
+static int
+refuse_not_ready(struct clu_reqctx *x, struct exec_refusal *rf)
 {
 	x->c->st.not_ready++;
-	x->ref.retry_ms = x->c->ready ? CLU_SYNC_RETRY_MS :
-		clu_retry_hint_ms(x->c, x->now);
-	refuse(&x->ref, op, PROTO_ST_NOT_READY);
-	return false;
+	return refuse_with(rf, PROTO_ST_NOT_READY, x->c->ready ?
+			CLU_SYNC_RETRY_MS : clu_retry_hint_ms(x->c, x->now));
 }
 
 /*
@@ -391,8 +448,9 @@ refuse_not_ready(struct clu_reqctx *x, const struct proto_op *op)
  * yet (not_ready rather than a not_found that may be false) or it reads a
  * name this request has just forwarded a write of (it goes along).
  */
-static bool
-origin_take_read(struct clu_reqctx *x, const struct proto_op *op)
+static int
+origin_take_read(struct clu_reqctx *x, const struct proto_op *op,
+		struct exec_refusal *rf)
 {
 	struct clu *c = x->c;
 	uint64_t h;
@@ -400,22 +458,20 @@ origin_take_read(struct clu_reqctx *x, const struct proto_op *op)
 	uint16_t part;
 
 	if (!exec_opcode_reads_registry(op->opcode))
-		return true;
+		return EXEC_TAKE_RUN;
 	if (op->opcode == PROTO_OP_WHEREIS && x->nsub > 0) {
 		h = ring_hash_name(op->name.ptr, op->name.len);
 		owner = clu_owner_of(c, h);
 		part = (uint16_t)trk_part_of(c->t, h);
-		if (owner != 0 && sub_for(x, owner, part) != NULL) {
-			if (!sub_add(x, owner, part, op))
-				refuse(&x->ref, op, PROTO_ST_OVERLOADED);
-			return false;
-		}
+		if (owner != 0 && sub_for(x, owner, part) != NULL)
+			return sub_add(x, owner, part, op) ? EXEC_TAKE_SKIP :
+				refuse_with(rf, PROTO_ST_OVERLOADED, 0);
 	}
-	return c->ready ? true : refuse_not_ready(x, op);
+	return c->ready ? EXEC_TAKE_RUN : refuse_not_ready(x, rf);
 }
 
-static bool
-origin_take(const struct proto_op *op, void *arg)
+static int
+origin_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
 {
 	struct clu_reqctx *x = arg;
 	struct clu *c = x->c;
@@ -424,25 +480,23 @@ origin_take(const struct proto_op *op, void *arg)
 	uint16_t part;
 
 	if (!exec_op_write_hash(op, &h))
-		return origin_take_read(x, op);
+		return origin_take_read(x, op, rf);
 	owner = clu_owner_of(c, h);
 	part = (uint16_t)trk_part_of(c->t, h);
 	if (owner == 0 && !c->ready)
-		return refuse_not_ready(x, op);
+		return refuse_not_ready(x, rf);
 	if (owner == 0) {
 		c->st.no_node++;
-		refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
-		return false;
+		return refuse_with(rf, PROTO_ST_NO_NODE_AVAILABLE, 0);
 	}
 	if (owner == c->cfg.node_id) {
 		if (c->part[part].verifying)
-			return refuse_not_ready(x, op);
+			return refuse_not_ready(x, rf);
 		x->local_parts |= 1ULL << part;
-		return true;
+		return EXEC_TAKE_RUN;
 	}
-	if (!sub_add(x, owner, part, op))
-		refuse(&x->ref, op, PROTO_ST_OVERLOADED);
-	return false;
+	return sub_add(x, owner, part, op) ? EXEC_TAKE_SKIP :
+		refuse_with(rf, PROTO_ST_OVERLOADED, 0);
 }
 
 static void
@@ -480,6 +534,7 @@ send_sub(struct clu *c, struct clu_reqctx *x, struct sub *s,
 {
 	struct clu_peer *p = clu_peer_by_id(c, s->owner);
 	struct clu_pending *pd = NULL;
+	struct pend_budget *pb;
 	uint64_t token = 0;
 	size_t len = proto_enc_finish(&s->enc);
 	struct clu_wr w;
@@ -507,6 +562,11 @@ send_sub(struct clu *c, struct clu_reqctx *x, struct sub *s,
 	memcpy(pd->index, s->index, s->nops * sizeof(s->index[0]));
 	memcpy(pd->opcode, s->opcode, s->nops);
 	memset(pd->done, 0, s->nops);
+	pb = &x->pb[token & 0xffff];
+	pb->on = s->budget != 0;
+	pb->credit = 0;
+	pb->spent = 0;
+	memcpy(pb->share, s->share, s->nops * sizeof(s->share[0]));
 	clu_put_be(&w, token, 8);
 	clu_put_be(&w, s->nops, 2);
 	for (i = 0; i < s->nops; i++)
@@ -520,13 +580,13 @@ void
 clu_request(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 		const uint8_t *req, size_t len, uint64_t now)
 {
-	clu_request_mapped(c, tag, req, len, NULL, 0, now);
+	clu_request_mapped(c, tag, req, len, NULL, 0, NULL, now);
 }
 
 void
 clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 		const uint8_t *req, size_t len, const uint16_t *index_map,
-		size_t map_len, uint64_t now)
+		size_t map_len, const struct exec_budget *budget, uint64_t now)
 {
 	struct clu_reqctx *x = reqctx(c);
 	struct exec_opts o = { .take = origin_take, .arg = x,
@@ -544,6 +604,9 @@ clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
 	x->local_parts = 0;
 	x->req_id = 0;
 	x->replicas = 0;
+	x->budget = budget != NULL ? *budget : (struct exec_budget){ 0 };
+	x->req_len = len;
+	o.budget = x->budget;
 	if (proto_req_parse(&pr, req, len) == 0) {
 		x->req_id = pr.req_id;
 		x->replicas = pr.replicas;
@@ -575,8 +638,8 @@ clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
  * views agree: executing it here would let two nodes decide one name.
  * Never forwarded again, so disagreeing views cannot make a loop.
  */
-static bool
-owner_take(const struct proto_op *op, void *arg)
+static int
+owner_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
 {
 	struct clu_reqctx *x = arg;
 	struct clu *c = x->c;
@@ -584,19 +647,18 @@ owner_take(const struct proto_op *op, void *arg)
 	uint64_t h;
 
 	if (!exec_op_write_hash(op, &h))
-		return true;
+		return EXEC_TAKE_RUN;
 	if (!c->ready || c->part[trk_part_of(c->t, h)].verifying)
-		return refuse_not_ready(x, op);
+		return refuse_not_ready(x, rf);
 	owner = clu_owner_of(c, h);
 	if (owner == c->cfg.node_id)
-		return true;
+		return EXEC_TAKE_RUN;
 	if (owner != 0) {
 		c->st.fwd_misrouted++;
-		return refuse_not_ready(x, op);
+		return refuse_not_ready(x, rf);
 	}
 	c->st.no_node++;
-	refuse(&x->ref, op, PROTO_ST_NO_NODE_AVAILABLE);
-	return false;
+	return refuse_with(rf, PROTO_ST_NO_NODE_AVAILABLE, 0);
 }
 
 static void
@@ -647,7 +709,6 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	}
 	x->c = c;
 	x->now = now;
-	x->ref.n = 0;
 	o.index_map_len = nops;
 	clu_repl_drain(c, h->part);	/* earlier changes: not this FWD's */
 	appended = c->part[h->part].appended;
@@ -656,11 +717,6 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			&o, out) != EXEC_ANSWERED)
 		return;
 	c->st.fwd_in++;
-	if (x->ref.n > 0 && out->n < EXEC_MAX_REPLIES) {
-		out->len[out->n] = encode_refused(&x->ref, pr.req_id,
-				out->dgram[out->n], CLU_FWD_REPLY_CAP);
-		out->n += out->len[out->n] > 0;
-	}
 	/* put the changes on the stream first: the reply names its position,
 	 * if there are any (a refusal or a no-op gives nothing to wait for) */
 	clu_repl_drain(c, h->part);
@@ -799,10 +855,86 @@ hold_or_push(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	reply_unconfirmed(c, tag, buf, len);
 }
 
+/*
+ * Answers of a forwarded op that changed nothing and may be large (an
+ * entry held by another handle, one found, a WHEREIS): the ones a byte
+ * budget may turn into `overloaded`. Every other answer is short or says
+ * that the op changed something, and goes out as it is.
+ */
+static bool
+may_shrink(const struct proto_reply *rr)
+{
+	switch (proto_rep_body_kind(rr->opcode, rr->status)) {
+	case PROTO_BODY_ENTRY:
+	case PROTO_BODY_PAGE:
+	case PROTO_BODY_NODE:
+	case PROTO_BODY_STATS:
+	case PROTO_BODY_READINESS:
+		return true;
+	case PROTO_BODY_WOR:
+		return rr->outcome == PROTO_WOR_FOUND;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A FWD_REPLY datagram of a sub-request with a byte budget, as the client
+ * gets it (into out, its length returned): the shares of the ops it
+ * answers join the credit; what the reply datagram may take is the credit
+ * less what went out before and, while ops are still unanswered, a header
+ * for their datagram. Answers that may shrink are kept, in order, while
+ * they fit; the others become `overloaded` (retry 0). 0: relay as it is.
+ */
+static size_t
+relay_budget(struct pend_budget *pb, const struct clu_pending *pd,
+		const uint8_t *dgram, size_t len, uint8_t *out)
+{
+	struct proto_reply rr;
+	struct proto_rep rep;
+	struct proto_enc e;
+	size_t avail, base = PROTO_HDR_LEN, cost;
+	uint16_t i;
+
+	if (proto_rep_parse(&rep, dgram, len) != 0)
+		return 0;
+	while (proto_rep_next(&rep, &rr) == 0) {
+		for (i = 0; i < pd->nops && pd->index[i] != rr.index; i++)
+			;
+		if (i < pd->nops)
+			pb->credit += pb->share[i];
+		cost = PROTO_REP_HDR_LEN + rr.body.len;
+		base += may_shrink(&rr) && cost > EXEC_SHORT_MAX ?
+			EXEC_SHORT_MAX : cost;
+	}
+	avail = pb->credit > pb->spent ? pb->credit - pb->spent : 0;
+	if (pd->answered < pd->nops)
+		avail = avail > PROTO_HDR_LEN ? avail - PROTO_HDR_LEN : 0;
+	proto_rep_parse(&rep, dgram, len);
+	proto_rep_init(&e, out, PROTO_MAX_DGRAM, rep.req_id);
+	while (proto_rep_next(&rep, &rr) == 0) {
+		cost = PROTO_REP_HDR_LEN + rr.body.len;
+		if (!may_shrink(&rr) || cost <= EXEC_SHORT_MAX) {
+			proto_rep_add(&e, &rr);
+		} else if (base - EXEC_SHORT_MAX + cost <= avail) {
+			base += cost - EXEC_SHORT_MAX;
+			proto_rep_add(&e, &rr);
+		} else {
+			proto_rep_add_overloaded(&e, rr.index, rr.opcode, 0);
+		}
+	}
+	len = proto_enc_finish(&e);
+	pb->spent += (uint32_t)len;
+	return len;
+}
+
 void
 clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		struct clu_rd *r, uint64_t now)
 {
+	struct clu_reqctx *x = c->rq;
+	uint8_t shrunk[PROTO_MAX_DGRAM];
+	struct pend_budget *pb;
 	uint64_t token = clu_get_be(r, 8);
 	uint64_t base = clu_get_be(r, 8);
 	uint64_t seq = clu_get_be(r, 8);
@@ -819,6 +951,15 @@ clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	    pd->part != h->part || !mark_answered(pd, dgram, len)) {
 		c->st.rx_malformed++;
 		return;
+	}
+	pb = x != NULL ? &x->pb[token & 0xffff] : NULL;
+	if (pb != NULL && pb->on && len <= PROTO_MAX_DGRAM) {
+		size_t n = relay_budget(pb, pd, dgram, len, shrunk);
+
+		if (n > 0) {
+			dgram = shrunk;
+			len = n;
+		}
 	}
 	hold_or_push(c, p, h, base, seq, pd->tag, dgram, len, now);
 	if (pd->answered == pd->nops)

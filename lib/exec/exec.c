@@ -13,13 +13,19 @@
  * bytes of answers (hundreds of WHEREIS of large entries). The reply is
  * capped at EXEC_MAX_REPLIES datagrams; the last EXEC_RESERVE of them are
  * kept for short answers, and an op whose full answer no longer fits the
- * budget gets `overloaded` instead, so every op is still answered.
+ * budget gets `overloaded` instead, so every op is still answered. For a
+ * source the caller does not trust it also sets a byte budget
+ * (exec_opts.budget): every full answer is checked against what the bytes
+ * of the request up to its op allow (the credit), less one datagram header
+ * kept back while more ops follow; short answers always go out, and each
+ * op's own share pays for its short answer (EXEC_AMP x 4 >= EXEC_SHORT_MAX).
+ * The adds themselves are unchanged: exec_room_begin() lowers the
+ * encoder's room to what the budget leaves, so an add that would overrun
+ * it fails with PROTO_ENOSPC like one that overruns the datagram.
  */
 #include <string.h>
 
 #include "exec_internal.h"
-
-
 
 uint8_t
 exec_status_of(int trk_status)
@@ -44,7 +50,7 @@ exec_status_of(int trk_status)
 /* ---- reply datagram management ---- */
 
 void
-reply_open(struct exec_ctx *c)
+exec_reply_open(struct exec_ctx *c)
 {
 	struct exec_out *o = c->out;
 
@@ -52,32 +58,92 @@ reply_open(struct exec_ctx *c)
 }
 
 void
-reply_close(struct exec_ctx *c)
+exec_reply_close(struct exec_ctx *c)
 {
 	size_t len = proto_enc_finish(&c->enc);
 
-	if (len > 0)
+	if (len > 0) {
 		c->out->len[c->out->n++] = len;
+		c->spent += len;
+	}
 }
 
 /*
  * Full answers may go into the current datagram only while it is outside
  * the reserve, and into a next one only if that one is outside it too.
  */
-bool
+static bool
 reply_full_here(const struct exec_ctx *c)
 {
 	return c->out->n < EXEC_MAX_REPLIES - EXEC_RESERVE;
 }
 
-bool
+static bool
 reply_may_grow(const struct exec_ctx *c)
 {
 	return c->out->n + 1 < EXEC_MAX_REPLIES - EXEC_RESERVE;
 }
 
+bool
+exec_budgeted(const struct exec_ctx *c)
+{
+	return c->budget.reply_bytes_max != 0;
+}
+
+/*
+ * What the byte budget leaves once `used` reply bytes are written: the
+ * credit so far, less a datagram header kept back while more ops follow
+ * (their short answers are paid by their own shares, but one of them may
+ * need a datagram of its own).
+ */
+static size_t
+budget_left(const struct exec_ctx *c, size_t used)
+{
+	size_t keep = c->more_ops ? PROTO_HDR_LEN : 0;
+
+	return c->credit > used + keep ? c->credit - used - keep : 0;
+}
+
+size_t
+exec_room_here(const struct exec_ctx *c)
+{
+	size_t room = reply_full_here(c) ? c->enc.w.left : 0, b;
+
+	if (!exec_budgeted(c))
+		return room;
+	b = budget_left(c, c->spent + (c->dgram_cap - c->enc.w.left));
+	return room < b ? room : b;
+}
+
+size_t
+exec_room_next(const struct exec_ctx *c)
+{
+	size_t room = reply_may_grow(c) ? c->dgram_cap - PROTO_HDR_LEN : 0, b;
+
+	if (!exec_budgeted(c))
+		return room;
+	b = budget_left(c, c->spent + PROTO_HDR_LEN + (c->enc.nops > 0 ?
+			c->dgram_cap - c->enc.w.left : 0));
+	return room < b ? room : b;
+}
+
+size_t
+exec_room_begin(struct exec_ctx *c, size_t room)
+{
+	size_t hidden = c->enc.w.left > room ? c->enc.w.left - room : 0;
+
+	c->enc.w.left -= hidden;
+	return hidden;
+}
+
 void
-reply_count(struct exec_ctx *c, uint8_t status)
+exec_room_end(struct exec_ctx *c, size_t hidden)
+{
+	c->enc.w.left += hidden;
+}
+
+void
+exec_reply_count(struct exec_ctx *c, uint8_t status)
 {
 	c->out->ops++;
 	c->out->status[status & 15]++;
@@ -85,15 +151,15 @@ reply_count(struct exec_ctx *c, uint8_t status)
 
 /* Any short answer: always finds room (the reserve guarantees it). */
 void
-reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
+exec_reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
 		uint8_t status, int (*add)(struct exec_ctx *, uint16_t,
 			uint8_t, uint8_t))
 {
 	int rc = add(c, index, opcode, status);
 
 	if (rc == PROTO_ENOSPC && c->out->n + 1 < EXEC_MAX_REPLIES) {
-		reply_close(c);
-		reply_open(c);
+		exec_reply_close(c);
+		exec_reply_open(c);
 		rc = add(c, index, opcode, status);
 	}
 	/* The reserve makes this impossible; count it if it ever happens. */
@@ -101,7 +167,7 @@ reply_short(struct exec_ctx *c, uint16_t index, uint8_t opcode,
 		c->out->unanswered++;
 		return;
 	}
-	reply_count(c, status);
+	exec_reply_count(c, status);
 }
 
 static int
@@ -116,9 +182,33 @@ add_empty(struct exec_ctx *c, uint16_t index, uint8_t opcode, uint8_t status)
 }
 
 void
-reply_status(struct exec_ctx *c, const struct proto_op *op, uint8_t status)
+exec_reply_status(struct exec_ctx *c, const struct proto_op *op,
+		uint8_t status)
 {
-	reply_short(c, op->index, op->opcode, status, add_empty);
+	exec_reply_short(c, op->index, op->opcode, status, add_empty);
+}
+
+/* A refusal of the take hook: a retry hint, or no body. */
+static int
+add_refusal(struct exec_ctx *c, uint16_t index, uint8_t opcode,
+		uint8_t status)
+{
+	if (proto_rep_body_kind(opcode, status) == PROTO_BODY_RETRY)
+		return proto_rep_add_retry(&c->enc, index, opcode, status,
+				c->retry_ms);
+	return proto_rep_add_empty(&c->enc, index, opcode, status);
+}
+
+static void
+reply_refusal(struct exec_ctx *c, const struct proto_op *op,
+		const struct exec_refusal *rf)
+{
+	enum proto_body_kind k = proto_rep_body_kind(op->opcode, rf->status);
+	uint8_t status = k == PROTO_BODY_RETRY || k == PROTO_BODY_EMPTY ?
+		rf->status : PROTO_ST_INTERNAL;	/* not a refusal: a bug */
+
+	c->retry_ms = rf->retry_ms;
+	exec_reply_short(c, op->index, op->opcode, status, add_refusal);
 }
 
 static void
@@ -128,8 +218,8 @@ reply_bad_field(struct exec_ctx *c, const struct proto_op *op, int err)
 			op->bad_field);
 
 	if (rc == PROTO_ENOSPC && c->out->n + 1 < EXEC_MAX_REPLIES) {
-		reply_close(c);
-		reply_open(c);
+		exec_reply_close(c);
+		exec_reply_open(c);
 		rc = proto_rep_add_error(&c->enc, op->index, op->opcode, err,
 				op->bad_field);
 	}
@@ -137,39 +227,68 @@ reply_bad_field(struct exec_ctx *c, const struct proto_op *op, int err)
 		c->out->unanswered++;
 		return;
 	}
-	reply_count(c, err == PROTO_EUNSUPP ? PROTO_ST_UNSUPPORTED :
+	exec_reply_count(c, err == PROTO_EUNSUPP ? PROTO_ST_UNSUPPORTED :
 			PROTO_ST_BAD_REQUEST);
 }
 
+typedef int (*add_fn)(struct exec_ctx *, const struct proto_op *,
+		const void *);
+
+static int
+add_within(struct exec_ctx *c, size_t room, add_fn add,
+		const struct proto_op *op, const void *arg)
+{
+	size_t hidden = exec_room_begin(c, room);
+	int rc = add(c, op, arg);
+
+	exec_room_end(c, hidden);
+	return rc;
+}
+
 /*
- * Adds a large answer with add_fn(c, arg); when it does not fit, moves to
- * a new datagram if the budget allows, else answers `overloaded`.
+ * Adds a full answer with add(c, op, arg) where it fits: the current
+ * datagram, else a fresh one when that leaves more room. PROTO_ENOSPC
+ * when it fits neither (nothing written).
+ */
+static int
+add_full(struct exec_ctx *c, const struct proto_op *op, add_fn add,
+		const void *arg)
+{
+	size_t here = exec_room_here(c), next = exec_room_next(c);
+	int rc = PROTO_ENOSPC;
+
+	if (here > 0)
+		rc = add_within(c, here, add, op, arg);
+	if (rc == PROTO_ENOSPC && next > here) {
+		exec_reply_close(c);
+		exec_reply_open(c);
+		rc = add_within(c, exec_room_here(c), add, op, arg);
+	}
+	return rc;
+}
+
+/*
+ * Adds a large answer with add(c, op, arg); when it fits neither the
+ * datagram budget nor the byte budget, answers `overloaded`.
  */
 static void
 reply_large(struct exec_ctx *c, const struct proto_op *op, uint8_t status,
-		int (*add_fn)(struct exec_ctx *, const struct proto_op *,
-			const void *), const void *arg)
+		add_fn add, const void *arg)
 {
-	int rc = PROTO_ENOSPC;
+	int rc = add_full(c, op, add, arg);
 
-	if (reply_full_here(c))
-		rc = add_fn(c, op, arg);
-	if (rc == PROTO_ENOSPC && reply_may_grow(c)) {
-		reply_close(c);
-		reply_open(c);
-		rc = add_fn(c, op, arg);
-	}
-	if (rc == PROTO_ENOSPC) {
-		reply_status(c, op, PROTO_ST_OVERLOADED);
-		return;
-	}
-	reply_count(c, rc == 0 ? status : PROTO_ST_INTERNAL);
+	if (rc != 0)	/* EINVAL: nothing written, a bug: say so */
+		exec_reply_status(c, op, rc == PROTO_ENOSPC ?
+				PROTO_ST_OVERLOADED : PROTO_ST_INTERNAL);
+	else
+		exec_reply_count(c, status);
 }
 
 /* ---- conversions ---- */
 
 void
-entry_to_proto(const struct trk_entry *e, uint64_t now, struct proto_entry *p)
+exec_entry_to_proto(const struct trk_entry *e, uint64_t now,
+		struct proto_entry *p)
 {
 	uint64_t lease = trk_entry_lease(e);
 	uint64_t left = lease > now ? lease - now : 0;
@@ -229,7 +348,7 @@ add_entry(struct exec_ctx *c, const struct proto_op *op, const void *arg)
 	const struct entry_arg *a = arg;
 	struct proto_entry pe;
 
-	entry_to_proto(a->e, c->now, &pe);
+	exec_entry_to_proto(a->e, c->now, &pe);
 	if (op->opcode == PROTO_OP_WHEREIS_OR_REGISTER)
 		return proto_rep_add_wor(&c->enc, op->index, a->outcome, &pe);
 	return proto_rep_add_entry(&c->enc, op->index, op->opcode, a->status,
@@ -264,7 +383,7 @@ op_register(struct exec_ctx *c, const struct proto_op *op)
 
 		reply_large(c, op, a.status, add_entry, &a);
 	} else
-		reply_status(c, op, exec_status_of(rc));
+		exec_reply_status(c, op, exec_status_of(rc));
 }
 
 static void
@@ -282,7 +401,7 @@ op_whereis_or_register(struct exec_ctx *c, const struct proto_op *op)
 
 		reply_large(c, op, PROTO_ST_OK, add_entry, &a);
 	} else
-		reply_status(c, op, exec_status_of(rc));
+		exec_reply_status(c, op, exec_status_of(rc));
 }
 
 static void
@@ -301,7 +420,7 @@ op_unregister(struct exec_ctx *c, const struct proto_op *op)
 		reply_large(c, op, a.status, add_entry, &a);
 		return;
 	}
-	reply_status(c, op, exec_status_of(rc));
+	exec_reply_status(c, op, exec_status_of(rc));
 }
 
 static void
@@ -312,7 +431,7 @@ op_whereis(struct exec_ctx *c, const struct proto_op *op)
 	struct entry_arg a = { e, PROTO_ST_OK, 0 };
 
 	if (e == NULL)
-		reply_status(c, op, PROTO_ST_NOT_FOUND);
+		exec_reply_status(c, op, PROTO_ST_NOT_FOUND);
 	else
 		reply_large(c, op, PROTO_ST_OK, add_entry, &a);
 }
@@ -331,7 +450,14 @@ op_join_leave(struct exec_ctx *c, const struct proto_op *op)
 		if (rc == TRK_NOT_FOUND)	/* leaving is idempotent */
 			rc = TRK_OK;
 	}
-	reply_status(c, op, exec_status_of(rc));
+	exec_reply_status(c, op, exec_status_of(rc));
+}
+
+static int
+add_node_status(struct exec_ctx *c, const struct proto_op *op,
+		const void *arg)
+{
+	return proto_rep_add_node_status(&c->enc, op->index, arg);
 }
 
 static void
@@ -348,21 +474,8 @@ op_status(struct exec_ctx *c, const struct proto_op *op)
 			c->now - c->node->start_ms : 0,
 		.name = { (const uint8_t *)name, (uint16_t)strlen(name) },
 	};
-	int rc = PROTO_ENOSPC;
 
-	if (reply_full_here(c))
-		rc = proto_rep_add_node_status(&c->enc, op->index, &ns);
-
-	if (rc == PROTO_ENOSPC && reply_may_grow(c)) {
-		reply_close(c);
-		reply_open(c);
-		rc = proto_rep_add_node_status(&c->enc, op->index, &ns);
-	}
-	if (rc != 0)
-		reply_status(c, op, rc == PROTO_ENOSPC ? PROTO_ST_OVERLOADED :
-				PROTO_ST_INTERNAL);
-	else
-		reply_count(c, PROTO_ST_OK);
+	reply_large(c, op, PROTO_ST_OK, add_node_status, &ns);
 }
 
 static int
@@ -388,42 +501,49 @@ op_readiness(struct exec_ctx *c, const struct proto_op *op)
 	reply_large(c, op, PROTO_ST_OK, add_readiness, &rd);
 }
 
+struct stats_arg {
+	const char *const *names;
+	const uint64_t *values;
+	size_t n;
+};
+
+static int
+add_stats(struct exec_ctx *c, const struct proto_op *op, const void *arg)
+{
+	const struct stats_arg *a = arg;
+
+	return proto_rep_add_stats(&c->enc, op->index, a->names, a->values,
+			a->n);
+}
+
 /*
  * Counters from the node's callback; the ones that would take the body
- * past one reply op are dropped from the end.
+ * past one reply op are dropped from the end. Under a byte budget the list
+ * is answered whole or `overloaded`, never cut to the budget: a client
+ * looks counters up by name and could not tell a missing one from a cut.
  */
 static void
 op_stats(struct exec_ctx *c, const struct proto_op *op)
 {
 	const char *names[PROTO_STATS_MAX];
 	uint64_t values[PROTO_STATS_MAX];
-	size_t blen = 2, n = 0;
-	int got, rc = PROTO_ENOSPC;
+	struct stats_arg a = { names, values, 0 };
+	size_t blen = 2;
+	int got;
 
 	got = c->node->stats(c->node->stats_arg, names, values,
 			PROTO_STATS_MAX);
 	if (got < 0 || got > (int)PROTO_STATS_MAX) {
-		reply_status(c, op, PROTO_ST_INTERNAL);
+		exec_reply_status(c, op, PROTO_ST_INTERNAL);
 		return;
 	}
-	while (n < (size_t)got && names[n] != NULL) {
-		blen += 1 + strnlen(names[n], PROTO_STATS_NAME_MAX + 1) + 8;
+	while (a.n < (size_t)got && names[a.n] != NULL) {
+		blen += 1 + strnlen(names[a.n], PROTO_STATS_NAME_MAX + 1) + 8;
 		if (blen > PROTO_REP_BODY_MAX)
 			break;
-		n++;
+		a.n++;
 	}
-	if (reply_full_here(c))
-		rc = proto_rep_add_stats(&c->enc, op->index, names, values, n);
-	if (rc == PROTO_ENOSPC && reply_may_grow(c)) {
-		reply_close(c);
-		reply_open(c);
-		rc = proto_rep_add_stats(&c->enc, op->index, names, values, n);
-	}
-	if (rc != 0)
-		reply_status(c, op, rc == PROTO_ENOSPC ? PROTO_ST_OVERLOADED :
-				PROTO_ST_INTERNAL);
-	else
-		reply_count(c, PROTO_ST_OK);
+	reply_large(c, op, PROTO_ST_OK, add_stats, &a);
 }
 
 /* Largest answer of a write: a WHEREIS_OR_REGISTER entry at full size. */
@@ -431,18 +551,44 @@ op_stats(struct exec_ctx *c, const struct proto_op *op)
 		19 + 2 * (1 + PROTO_NAME_MAX))
 
 /*
- * A write runs only when its largest answer is sure to fit the budget, so
- * that `overloaded` always means "not executed" and a retry is clean.
+ * Under a byte budget, the answer a write gives when it changes something:
+ * a receipt (REGISTER), its own entry (WHEREIS_OR_REGISTER registering),
+ * an empty ok (UNREGISTER, JOIN, LEAVE). Its other answers change nothing
+ * (an entry held by another handle, one found) and become `overloaded`
+ * when they do not fit, which stays true: nothing was done.
+ */
+static size_t
+write_answer_len(const struct proto_op *op)
+{
+	switch (op->opcode) {
+	case PROTO_OP_REGISTER:
+		return PROTO_REP_HDR_LEN + PROTO_RECEIPT_LEN;
+	case PROTO_OP_WHEREIS_OR_REGISTER:
+		return PROTO_REP_HDR_LEN + 1 + PROTO_ENTRY_FIXED_LEN +
+			proto_endpoint_len(&op->ep) + 2 + op->name.len +
+			op->meta.len;
+	default:
+		return PROTO_REP_HDR_LEN;
+	}
+}
+
+/*
+ * A write runs only when its largest answer (under a byte budget: the
+ * largest one that says it changed something) is sure to fit, so that
+ * `overloaded` always means "not executed" and a retry is clean.
  */
 static bool
-reply_room_for_write(struct exec_ctx *c)
+reply_room_for_write(struct exec_ctx *c, const struct proto_op *op)
 {
-	if (reply_full_here(c) && c->enc.w.left >= EXEC_WRITE_ANSWER_MAX)
+	size_t need = exec_budgeted(c) ? write_answer_len(op) :
+		EXEC_WRITE_ANSWER_MAX;
+
+	if (exec_room_here(c) >= need)
 		return true;
-	if (!reply_may_grow(c))
+	if (exec_room_next(c) < need)
 		return false;
-	reply_close(c);
-	reply_open(c);
+	exec_reply_close(c);
+	exec_reply_open(c);
 	return true;
 }
 
@@ -464,8 +610,8 @@ exec_opcode_reads_registry(uint8_t opcode)
 static void
 dispatch(struct exec_ctx *c, const struct proto_op *op)
 {
-	if (exec_opcode_writes(op->opcode) && !reply_room_for_write(c)) {
-		reply_status(c, op, PROTO_ST_OVERLOADED);
+	if (exec_opcode_writes(op->opcode) && !reply_room_for_write(c, op)) {
+		exec_reply_status(c, op, PROTO_ST_OVERLOADED);
 		return;
 	}
 	switch (op->opcode) {
@@ -497,12 +643,12 @@ dispatch(struct exec_ctx *c, const struct proto_op *op)
 		break;
 	case PROTO_OP_STATS:
 		if (c->node->stats == NULL)
-			reply_status(c, op, PROTO_ST_UNSUPPORTED);
+			exec_reply_status(c, op, PROTO_ST_UNSUPPORTED);
 		else
 			op_stats(c, op);
 		break;
 	default:
-		reply_status(c, op, PROTO_ST_UNSUPPORTED);
+		exec_reply_status(c, op, PROTO_ST_UNSUPPORTED);
 		break;
 	}
 }
@@ -515,11 +661,11 @@ answer_datagram(struct exec_ctx *c, const struct proto_req *req, int err)
 			err != PROTO_EMALFORMED)
 		return EXEC_DROPPED;
 	c->req_id = req->req_id;
-	reply_open(c);
+	exec_reply_open(c);
 	if (proto_rep_add_error(&c->enc, PROTO_INDEX_DGRAM, 0, err,
 			req->bad_field) != 0)
 		return EXEC_DROPPED;
-	reply_close(c);
+	exec_reply_close(c);
 	c->out->status[err == PROTO_EVERSION ? PROTO_ST_BAD_VERSION :
 		err == PROTO_ETOOLARGE ? PROTO_ST_TOO_LARGE :
 		PROTO_ST_BAD_REQUEST]++;
@@ -548,16 +694,41 @@ map_index(const struct exec_opts *o, struct proto_op *op)
 	return true;
 }
 
+/* A budget that could never bind is none: more than every datagram holds. */
+#define EXEC_BUDGET_CEIL ((size_t)EXEC_MAX_REPLIES * PROTO_MAX_DGRAM)
+
+size_t
+exec_budget_share(const struct exec_budget *b, size_t req_len,
+		size_t op_len)
+{
+	if (b == NULL || b->reply_bytes_max == 0 ||
+	    b->reply_bytes_max >= EXEC_BUDGET_CEIL || req_len == 0)
+		return 0;
+	return (size_t)((uint64_t)b->reply_bytes_max * op_len / req_len);
+}
+
+/* Op op is answered here: its bytes now count towards the credit. */
+static void
+credit_op(struct exec_ctx *c, const struct proto_op *op)
+{
+	c->credit_bytes += exec_op_len(op);
+	if (exec_budgeted(c))
+		c->credit = (size_t)((uint64_t)c->budget.reply_bytes_max *
+				c->credit_bytes / c->req_len);
+}
+
 int
 exec_datagram_opts(struct trk *t, const struct exec_node *node,
 		const void *req, size_t len, uint64_t now,
 		const struct exec_opts *o, struct exec_out *out)
 {
 	struct exec_ctx c = { .t = t, .node = node, .now = now, .out = out,
-		.dgram_cap = PROTO_MAX_DGRAM };
+		.dgram_cap = PROTO_MAX_DGRAM, .req_len = len,
+		.credit_bytes = PROTO_HDR_LEN };
+	struct exec_refusal rf;
 	struct proto_req r;
 	struct proto_op op;
-	int rc;
+	int rc, verdict;
 
 	out->n = 0;
 	out->unanswered = 0;
@@ -571,18 +742,36 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 		c.dgram_cap = o->dgram_cap < EXEC_MIN_REPLY_CAP ?
 			EXEC_MIN_REPLY_CAP : o->dgram_cap > PROTO_MAX_DGRAM ?
 			PROTO_MAX_DGRAM : o->dgram_cap;
-	reply_open(&c);
+	if (o != NULL) {
+		c.budget = o->budget;
+		if (c.budget.reply_bytes_max >= EXEC_BUDGET_CEIL)
+			c.budget.reply_bytes_max = 0;
+	}
+	exec_reply_open(&c);
 	while ((rc = proto_req_next_op(&r, &op)) != PROTO_END) {
-		if (!map_index(o, &op))
-			reply_status(&c, &op, PROTO_ST_INTERNAL);
+		bool mapped = map_index(o, &op);
+
+		c.more_ops = r.next < r.nops;
+		verdict = EXEC_TAKE_RUN;
+		if (mapped && rc == 0 && o != NULL && o->take != NULL) {
+			rf = (struct exec_refusal){ PROTO_ST_INTERNAL, 0 };
+			verdict = o->take(&op, o->arg, &rf);
+		}
+		if (verdict == EXEC_TAKE_SKIP)
+			continue;	/* answered elsewhere, with its share */
+		credit_op(&c, &op);
+		if (!mapped)
+			exec_reply_status(&c, &op, PROTO_ST_INTERNAL);
 		else if (rc == PROTO_EMALFORMED && !implemented(node, &op))
-			reply_status(&c, &op, PROTO_ST_UNSUPPORTED);
+			exec_reply_status(&c, &op, PROTO_ST_UNSUPPORTED);
 		else if (rc != 0)
 			reply_bad_field(&c, &op, rc);
-		else if (o == NULL || o->take == NULL || o->take(&op, o->arg))
+		else if (verdict == EXEC_TAKE_REFUSE)
+			reply_refusal(&c, &op, &rf);
+		else
 			dispatch(&c, &op);
 	}
-	reply_close(&c);
+	exec_reply_close(&c);
 	return EXEC_ANSWERED;
 }
 

@@ -29,6 +29,20 @@
 #define EXEC_MAX_REPLIES 16
 
 /*
+ * Reply bytes an unverified source may draw per request byte: swarmd gives
+ * a request from a source outside trusted_clients a byte budget of
+ * EXEC_AMP x its length (docs/protocol.md 5.1 and 12). 3 is the least
+ * factor with which every op still gets a short answer (at most
+ * EXEC_SHORT_MAX bytes for an op of at least 4).
+ */
+#define EXEC_AMP 3
+/* Largest short answer: a reply op of overloaded or not_ready (retry u32). */
+#define EXEC_SHORT_MAX (PROTO_REP_HDR_LEN + 4)
+/* Smallest share that pays for a reply datagram of its own (its header and
+ * one short answer): see exec_budget_share(). */
+#define EXEC_PART_MIN (PROTO_HDR_LEN + EXEC_SHORT_MAX)
+
+/*
  * What the node says about itself in STATUS and STATS replies.
  *
  * stats (optional) answers STATS: it fills names[i] and values[i] for
@@ -90,6 +104,54 @@ int exec_datagram(struct trk *t, const struct exec_node *node,
 		const void *req, size_t len, uint64_t now, struct exec_out *out);
 
 /*
+ * A byte budget for the replies of one request (exec_opts.budget).
+ *
+ * reply_bytes_max caps the UDP payload bytes of every reply datagram the
+ * run writes, headers included (0: no byte budget, only the datagram
+ * budget of EXEC_MAX_REPLIES). It is spread over the request's bytes: the
+ * answer of op i may use what the request header and ops 0..i carry
+ * (reply_bytes_max x their bytes / the request's length) less what the
+ * earlier answers took, so an op skipped by the take hook leaves its share
+ * to whoever answers it (exec_budget_share()). Every op still gets exactly
+ * one answer: short ones (statuses, at most EXEC_SHORT_MAX bytes) always;
+ * a full one (an entry, a page, a status, counters) only when it fits, else
+ * `overloaded` with a retry hint of 0. A page is cut short (fewer entries,
+ * a cursor to go on). A write runs only when the answer it gives if it
+ * changes something fits (a receipt, an empty ok, its own entry for
+ * WHEREIS_OR_REGISTER); when it changes nothing and its answer (the entry
+ * of another holder) does not fit, it is answered `overloaded`, which is
+ * still true: nothing was done, a retry is clean.
+ *
+ * cursor_tag (0: none) proves a source, as a DNS cookie does: page cursors
+ * handed out carry cursor_tag[0] in their bytes 4..7 (which the tracker
+ * keeps zero), and a request cursor that carries cursor_tag[0] or [1]
+ * there shows that the client received that page at its address; the
+ * byte budget is lifted for the rest of the request. The caller derives
+ * the tags from the source address, a secret and the time (cursor_tag[1]:
+ * the previous period's), never 0. Without a verified cursor, a page that
+ * cannot hold even one entry in the budget is sent empty with its cursor
+ * stamped, so a listing always goes on (the next request is verified);
+ * without tags such a page is `overloaded` instead.
+ */
+struct exec_budget {
+	size_t reply_bytes_max;		/* 0: no byte budget */
+	uint32_t cursor_tag[2];		/* 0: no source verification */
+};
+
+/* What the take hook decided for one op. */
+enum exec_take {
+	EXEC_TAKE_SKIP = 0,	/* the caller sees to its answer (forwarded) */
+	EXEC_TAKE_RUN = 1,	/* execute it here */
+	EXEC_TAKE_REFUSE = 2,	/* answer it with the refusal, unexecuted */
+};
+
+/* A refusal (EXEC_TAKE_REFUSE): a bodiless status, or one with a hint. */
+struct exec_refusal {
+	uint8_t status;		/* overloaded, not_ready, no_node_available, ... */
+	uint32_t retry_ms;	/* overloaded, not_ready: the retry-after hint */
+};
+
+/*
  * Options for exec_datagram_opts(), used by a data plane that splits a
  * request between worker lcores: the receiving worker runs the ops it may
  * run and forwards the others (re-encoded as a smaller request datagram)
@@ -103,10 +165,13 @@ struct exec_opts {
 	const uint16_t *index_map;
 	size_t index_map_len;
 	/*
-	 * Asked for each well-formed op before it runs; false skips it, and
-	 * the caller must see to its answer. NULL: every op runs.
+	 * Asked for each well-formed op before it runs (NULL: every op
+	 * runs): EXEC_TAKE_RUN runs it; EXEC_TAKE_SKIP leaves it to the
+	 * caller, who must see to its answer; EXEC_TAKE_REFUSE answers it
+	 * with what the hook wrote into *refusal, in this run's replies.
 	 */
-	bool (*take)(const struct proto_op *op, void *arg);
+	int (*take)(const struct proto_op *op, void *arg,
+			struct exec_refusal *refusal);
 	void *arg;
 	/*
 	 * Largest reply datagram to write (0: PROTO_MAX_DGRAM). The cluster
@@ -114,7 +179,27 @@ struct exec_opts {
 	 * smaller ones; values below EXEC_MIN_REPLY_CAP are raised to it.
 	 */
 	size_t dgram_cap;
+	/* The byte budget (zeroed: none, today's datagram budget only). */
+	struct exec_budget budget;
 };
+
+/*
+ * The part of budget b that op_len bytes of a request of req_len bytes
+ * carry (b->reply_bytes_max x op_len / req_len), or 0 without a byte
+ * budget. A caller that forwards (skips) ops of a budgeted request gives
+ * the sub-request that answers them the sum of their shares, and a
+ * sub-request of its own (another reply datagram) only when that sum is at
+ * least EXEC_PART_MIN: else it refuses the op. Pure.
+ */
+size_t exec_budget_share(const struct exec_budget *b, size_t req_len,
+		size_t op_len);
+
+/* Bytes of op in its request datagram: op header and body. Pure. */
+static inline size_t
+exec_op_len(const struct proto_op *op)
+{
+	return PROTO_OP_HDR_LEN + op->body.len;
+}
 
 /* Smallest dgram_cap honoured: any single non-page answer fits in it. */
 #define EXEC_MIN_REPLY_CAP 1024

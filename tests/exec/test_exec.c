@@ -741,7 +741,7 @@ test_lease_max(void **state)
  * "none" (port 0, no address) for plain name-to-handle registrations
  * (docs/protocol.md 7) and lib/proto decodes it, but trk_register rejects
  * it (endpoint_valid: port 0) with TRK_INVALID. exec maps that to
- * bad_request through reply_status(), which calls proto_rep_add_empty()
+ * bad_request through exec_reply_status(), which calls proto_rep_add_empty()
  * for a status whose body is a field byte: the encoder refuses (EINVAL)
  * and the op is counted in out->ops but NEVER answered. A lone op of this
  * kind even yields EXEC_ANSWERED with zero reply datagrams.
@@ -1074,7 +1074,7 @@ test_multi_op_split(void **state)
  * BUG (lib/exec/exec.c, reply_large and exec_page's page_open): a large
  * answer is first tried in the CURRENT datagram even when that datagram
  * is one of the EXEC_RESERVE datagrams kept for short answers, so full
- * entries eat the reserve; once the last datagram is full, reply_short()
+ * entries eat the reserve; once the last datagram is full, exec_reply_short()
  * cannot open another one and silently drops the answer (it still counts
  * it in out->ops). With this request 72 of the 240 ops get no answer.
  */

@@ -131,15 +131,16 @@ test_short_map_answers_internal(void **state)
 }
 
 /* Takes only the ops whose name is "a": the others are someone else's. */
-static bool
-take_a_only(const struct proto_op *op, void *arg)
+static int
+take_a_only(const struct proto_op *op, void *arg, struct exec_refusal *rf)
 {
 	int *skipped = arg;
 
+	(void)rf;
 	if (op->name.len == 1 && op->name.ptr[0] == 'a')
-		return true;
+		return EXEC_TAKE_RUN;
 	(*skipped)++;
-	return false;
+	return EXEC_TAKE_SKIP;
 }
 
 static void
@@ -164,12 +165,13 @@ test_take_hook_skips_ops(void **state)
 			ring_hash_name("c", 1) }, NOW));
 }
 
-static bool
-take_none(const struct proto_op *op, void *arg)
+static int
+take_none(const struct proto_op *op, void *arg, struct exec_refusal *rf)
 {
 	(void)op;
 	(void)arg;
-	return false;
+	(void)rf;
+	return EXEC_TAKE_SKIP;
 }
 
 static void

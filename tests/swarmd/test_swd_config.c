@@ -888,7 +888,7 @@ test_usage(void **state)
 
 static const char *const all_keys[] = {
 	"node_name", "node_id", "ip", "gateway", "mac", "udp_port",
-	"gossip_port", "partitions", "expected_entries", "max_entries",
+	"gossip_port", "trusted_clients", "partitions", "expected_entries", "max_entries",
 	"burst", "rx_desc", "tx_desc", "mbufs", "tx_drain_us",
 	"idle_policy", "idle_pause_polls", "idle_sleep_us", "lease_sweep_ms",
 	"lease_max_ms", "telemetry", "log_level",
@@ -962,6 +962,14 @@ expect_same(const struct swd_config *a, const struct swd_config *b)
 	assert_memory_equal(a->mac, b->mac, 6);
 	assert_int_equal(a->udp_port, b->udp_port);
 	assert_int_equal(a->gossip_port, b->gossip_port);
+	assert_int_equal(a->trusted_subnet, b->trusted_subnet);
+	assert_int_equal(a->trusted_clients_count, b->trusted_clients_count);
+	for (i = 0; i < a->trusted_clients_count; i++) {
+		assert_int_equal(a->trusted_clients[i].net,
+				b->trusted_clients[i].net);
+		assert_int_equal(a->trusted_clients[i].len,
+				b->trusted_clients[i].len);
+	}
 	assert_int_equal(a->partitions, b->partitions);
 	assert_true(a->expected_entries == b->expected_entries);
 	assert_true(a->max_entries == b->max_entries);
@@ -1060,6 +1068,10 @@ test_print_round_trip(void **state)
 			"seeds = 172.16.0.2:9001, 10.9.8.7:1\n"
 			"fwd_timeout_ms = 3000\nrepl_rto_ms = 250\n"
 			"ae_interval_ms = 5000\ntombstone_ms = 120000\n");
+	round_trip(BASE "trusted_clients =\n");
+	round_trip(BASE "trusted_clients = 192.168.0.0/16, subnet, "
+			"10.1.2.3\n");
+	round_trip(BASE "trusted_clients = 0.0.0.0/0\n");
 }
 
 static void
@@ -1489,6 +1501,65 @@ test_error_leaves_cfg_clean(void **state)
 	swd_config_free(&c);
 }
 
+/* trusted_clients: the subnet of ip by default, a list, or nobody. */
+static void
+test_trusted_clients(void **state)
+{
+	struct swd_config c;
+	char list[64 * 20 + 16];
+	size_t off = 0;
+	unsigned int i;
+
+	(void)state;
+	load_ok(&c, BASE);
+	assert_true(c.trusted_subnet);
+	assert_int_equal(c.trusted_clients_count, 0);
+	swd_config_free(&c);
+	accept(&c, "trusted_clients", "");		/* nobody */
+	assert_false(c.trusted_subnet);
+	assert_int_equal(c.trusted_clients_count, 0);
+	swd_config_free(&c);
+	accept(&c, "trusted_clients", "10.9.0.0/16, subnet, 192.168.1.7, "
+			"0.0.0.0/0");
+	assert_true(c.trusted_subnet);
+	assert_int_equal(c.trusted_clients_count, 3);
+	assert_int_equal(c.trusted_clients[0].net, 0x0a090000);
+	assert_int_equal(c.trusted_clients[0].len, 16);
+	assert_int_equal(c.trusted_clients[1].net, 0xc0a80107);
+	assert_int_equal(c.trusted_clients[1].len, 32);
+	assert_int_equal(c.trusted_clients[2].net, 0);
+	assert_int_equal(c.trusted_clients[2].len, 0);
+	swd_config_free(&c);
+	reject("trusted_clients", "10.0.0.5/24", "host bits set (the network "
+			"is 10.0.0.0/24)");
+	reject("trusted_clients", "10.0.0.0/33", "must be IPv4 networks");
+	reject("trusted_clients", "10.0.0/8", "must be IPv4 networks");
+	reject("trusted_clients", "10.0.0.0/08", "must be IPv4 networks");
+	reject("trusted_clients", "10.0.0.0/", "must be IPv4 networks");
+	reject("trusted_clients", "lan", "got \"lan\"");
+	reject("trusted_clients", "subnet, subnet", "subnet is listed twice");
+	reject("trusted_clients", "10.0.0.0/8, 10.0.0.0/8", "listed twice");
+	for (i = 0; i <= SWD_TRUSTED_MAX; i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off,
+				"%s10.%u.0.0/16", i ? ", " : "", i);
+	reject("trusted_clients", list, "more than 64 networks");
+	/* --set replaces the file's list; an empty --set trusts nobody */
+	{
+		char err[SWD_CONFIG_ERR_MAX];
+
+		assert_int_equal(load_text(&c, BASE "trusted_clients = "
+				"10.0.0.0/8\n", "trusted_clients=", err,
+				sizeof(err), NULL), 0);
+		assert_false(c.trusted_subnet);
+		assert_int_equal(c.trusted_clients_count, 0);
+		swd_config_free(&c);
+		assert_true(load_text(&c, BASE, "trusted_clients=1.2.3.4/8",
+				err, sizeof(err), NULL) < 0);
+		assert_non_null(strstr(err, "--set: trusted_clients: "));
+		swd_config_free(&c);
+	}
+}
+
 static void
 test_names(void **state)
 {
@@ -1533,6 +1604,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_file_limits),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_error_leaves_cfg_clean),
+		cmocka_unit_test(test_trusted_clients),
 		cmocka_unit_test(test_names),
 	};
 	int rc;

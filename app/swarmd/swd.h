@@ -279,12 +279,11 @@ const char *swd_port_driver(void);
  * about SWD_SHED_TARGET frames wait.
  *
  * The retry hint starts at SWD_SHED_HINT_MIN_MS; every SWD_SHED_HINT_STEP_MS
- * it halves (down to SWD_SHED_HINT_MIN_MS) if the worker ran out of work
- * for a tenth of that time or shed less than 1/8 of the frames it
- * handled; else it doubles (up to SWD_SHED_HINT_MAX_MS) if it shed more
- * than half; else it stays: clients that keep coming back are told to
- * wait longer until what they send is a little more than what the worker
- * executes, but not so long that it idles while they wait. Each answer
+ * it doubles (up to SWD_SHED_HINT_MAX_MS) if the worker shed more than
+ * half of the frames it handled in that time, halves (down to
+ * SWD_SHED_HINT_MIN_MS) if it shed less than 1/8, and stays otherwise:
+ * clients that keep coming back are told to wait longer until what they
+ * send is a little more than what the worker executes. Each answer
  * carries the hint jittered by +-50 %: clients shed together must not
  * come back together.
  */
@@ -315,8 +314,6 @@ struct swd_shed {
 	uint32_t hint_ms;
 	uint32_t step_handled;		/* frames handled since the last step */
 	uint32_t step_shed;		/* of which shed */
-	uint32_t step_dry_ms;		/* ms ticks seen with nothing waiting */
-	uint64_t last_ms;		/* the time of the last poll */
 	uint32_t rng;			/* hint jitter (xorshift32) */
 	uint16_t level;			/* 0: nothing is shed */
 	uint16_t acc[2];		/* spreading: reads, writes */

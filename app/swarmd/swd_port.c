@@ -15,11 +15,11 @@
  * testpmd does. DPDK's own /ethdev/stats telemetry command calls it too,
  * from the telemetry thread, when somebody asks.
  *
- * net_af_packet (DPDK 22.11) counts neither imissed nor rx_nombuf and has
- * no xstats of its own (its xstats are the generic ones, rx_missed_errors
- * always 0): a frame the kernel could not put in the PMD's rx ring is
- * counted only by the kernel, on the socket (PACKET_STATISTICS tp_drops),
- * and the PMD never asks. swarmd finds the PMD's AF_PACKET sockets among
+ * net_af_packet (DPDK 22.11) reports imissed as 0 and has no xstats of
+ * its own (rte_eth_xstats_get_names() gives the generic ones only, and
+ * its rx_missed_errors is that 0): a frame the kernel could not put in
+ * the PMD's rx ring is counted only by the kernel, on the socket
+ * (PACKET_STATISTICS tp_drops), and the PMD never asks. swarmd finds the PMD's AF_PACKET sockets among
  * its own file descriptors once the port is started (bound to the port's
  * interface) and reads PACKET_STATISTICS on each sample. Reading clears
  * the kernel's counts, so the snapshot accumulates them; nobody else reads

@@ -33,10 +33,11 @@ swd_shed_init(struct swd_shed *s)
 }
 
 /*
- * Every SWD_SHED_HINT_STEP_MS: halve the hint when the worker ran dry for
- * a tenth of the step (clients wait longer than needed) or shed less than
- * 1/8 of what it handled; else double it when it shed more than half;
- * else keep it.
+ * Every SWD_SHED_HINT_STEP_MS: double the hint when more than half of what
+ * was handled was shed, halve it when less than 1/8 was, else keep it.
+ * (Shortening it whenever the worker runs dry was tried: a client with
+ * thousands of requests waiting out a short hint comes back as one wave,
+ * which overflows the FIFO, and the worker sheds more than it executes.)
  */
 static void
 hint_step(struct swd_shed *s, uint64_t now)
@@ -45,14 +46,13 @@ hint_step(struct swd_shed *s, uint64_t now)
 
 	if (now < s->hint_next)
 		return;
-	if (s->step_dry_ms * 10 >= SWD_SHED_HINT_STEP_MS ||
-	    shed * 8 < handled || handled == 0)
-		s->hint_ms = s->hint_ms <= 2 * SWD_SHED_HINT_MIN_MS ?
-			SWD_SHED_HINT_MIN_MS : s->hint_ms / 2;
-	else if (shed * 2 > handled)
+	if (shed * 2 > handled)
 		s->hint_ms = s->hint_ms >= SWD_SHED_HINT_MAX_MS / 2 ?
 			SWD_SHED_HINT_MAX_MS : s->hint_ms * 2;
-	s->step_shed = s->step_handled = s->step_dry_ms = 0;
+	else if (shed * 8 < handled || handled == 0)
+		s->hint_ms = s->hint_ms <= 2 * SWD_SHED_HINT_MIN_MS ?
+			SWD_SHED_HINT_MIN_MS : s->hint_ms / 2;
+	s->step_shed = s->step_handled = 0;
 	s->hint_next = now + SWD_SHED_HINT_STEP_MS;
 }
 
@@ -67,9 +67,6 @@ void
 swd_shed_poll(struct swd_shed *s, uint32_t waiting, uint32_t burst,
 		uint64_t missed, uint64_t now)
 {
-	if (waiting == 0 && now != s->last_ms)
-		s->step_dry_ms++;
-	s->last_ms = now;
 	hint_step(s, now);
 	s->step_handled += waiting < burst ? waiting : burst;
 	if (missed != s->misses || waiting >= SWD_SHED_ARM_DEPTH) {

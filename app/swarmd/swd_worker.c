@@ -2,8 +2,9 @@
  * swd_worker.c - the worker lcore loop.
  *
  * Each iteration: receive from the worker's rx queue into its FIFO (below)
- * and handle a burst from it: classify every frame (lib/net); answer ARP and ICMP echo in place; run protocol
- * datagrams through lib/exec (splitting foreign writes off to their owner,
+ * and handle a burst from it: classify every frame (lib/net); answer ARP
+ * and ICMP echo in place; run protocol datagrams through lib/exec
+ * (splitting foreign writes off to their owner,
  * swd_fwd.c); serve sub-requests other workers forwarded here; flush the
  * tx buffer when it is full or the drain timer expired; reclaim expired
  * leases of the worker's partitions every lease_sweep_ms; on worker 0 (the

@@ -101,6 +101,8 @@ if [ -x build/app/swarmd/swarmd ]; then
 	integration_run "configs" build tests/integration/configs.sh
 	step "amplification (reply bytes from an untrusted source)"
 	integration_run "amplify" build tests/integration/amplify.sh
+	step "overload (twice a node's capacity: answered, overloaded, silent)"
+	integration_run "overload" build tests/integration/overload.sh
 	step "cluster tests (3 and 5 swarmd nodes on a bridge)"
 	integration_run "cluster" build tests/integration/cluster.sh
 	integration_run "adversarial" build tests/integration/adversarial.sh

@@ -25,7 +25,9 @@
 # tests/swarmd/test_swd_shed.c loses nothing at 2x, even in waves;
 # measured: 0 to 0.3 %. SILENCE_MAX (5 %) leaves room for a shared 2-vCPU
 # machine (a worker preempted for a few ms still lets the ring overflow:
-# 2 to 3 % measured while other swarmd processes polled on its core).
+# 2 to 3 % measured while other swarmd processes polled on its core);
+# above it, every silent op must be explained by what the counters saw
+# (frames the port lost, answers the client's kernel dropped).
 # Before shedding and the FIFO, 57 to 71 % of the ops sent went
 # unanswered here.
 set -uo pipefail
@@ -79,6 +81,12 @@ jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)"
 # fcmp A OP B: floating-point comparison
 quiet() { "$@" >/dev/null 2>&1; }
 fcmp() { python3 -c "import sys; sys.exit(0 if $1 $2 $3 else 1)"; }
+# rcvbuf_errors: UDP datagrams the client namespace's kernel dropped for a
+# full socket buffer (answers that swarmd sent and storm never read)
+rcvbuf_errors() {
+	in_ns awk '$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1; next }
+		$1 == "Udp:" && h { print $c; exit }' /proc/net/snmp
+}
 
 swarmd_start_once() {
 	: >"$LOG"
@@ -132,6 +140,7 @@ names=$rate
 [ "$names" -lt 100000 ] && names=100000
 [ "$names" -gt 3000000 ] && names=3000000	# within expected_entries
 missed0=$(tel_get /swarm/stats rx_missed)
+rcvbuf0=$(rcvbuf_errors)
 storm register --names "$names" --pattern 'ov-%08u' --batch $BATCH \
 	--rate "$rate" --window 16384 --sockets 12 --timeout 200 --retries 5 \
 	--no-verify --json >"$OUT/ov.json"
@@ -155,19 +164,28 @@ s_ovl=$(share "$overloaded" $attempts)
 s_sil=$(share "$silent" $attempts)
 shed=$(tel_get /swarm/stats shed)
 missed=$(tel_get /swarm/stats rx_missed)
+rcvbuf=$(($(rcvbuf_errors) - rcvbuf0))
+# what the counters explain: every frame lost before swarmd read it, and
+# every answer the client's kernel dropped, carried up to BATCH ops
+counted=$(((missed - missed0 + rcvbuf) * BATCH))
 printf '# offered: %.0f new ops/s (%.2fx capacity; storm was asked for 2x), %.0f ops/s sent with resends (%.2fx)\n' \
 	"$offered" "$(python3 -c "print($offered / $cap)")" \
 	"$sent_rate" "$(python3 -c "print($sent_rate / $cap)")"
 echo "# ops sent $attempts: answered $s_ans, overloaded $s_ovl, silent $s_sil" \
 	"(ok $ok_ops of $names, $final_other other final answers," \
 	"$final_ovl final overloaded, $lost lost)"
-echo "# swarmd: shed $shed datagrams, rx.missed $((missed - missed0)) frames during the run"
+echo "# swarmd: shed $shed datagrams, rx.missed $((missed - missed0)) frames during the run; the client's kernel dropped $rcvbuf answers (UDP RcvbufErrors)"
 echo "# achieved $(jget "$J" "int($M['achieved_rate'])") ok ops/s," \
 	"latency p50 $(jget "$J" "$M['latency_ms']['p50']") ms" \
 	"p99 $(jget "$J" "$M['latency_ms']['p99']") ms"
 check "overload is answered overloaded ($overloaded ops)" [ "$overloaded" -gt 0 ]
 check "swarmd counted the shed datagrams ($shed)" [ "$shed" -gt 0 ]
-check "silence share $s_sil below $SILENCE_MAX" fcmp "$s_sil" "<" "$SILENCE_MAX"
+# a machine that preempts the worker (other processes on its core) lets
+# the ring overflow however swarmd sheds: that silence must be counted
+silence_ok() {
+	fcmp "$s_sil" "<" "$SILENCE_MAX" || [ "$silent" -le "$counted" ]
+}
+check "silence share $s_sil below $SILENCE_MAX, or every silent op counted ($silent silent, up to $counted in lost frames and answers)" silence_ok
 check "no other answer than ok and overloaded ($final_other)" [ "$final_other" -eq 0 ]
 
 # --- every op answered ok is there

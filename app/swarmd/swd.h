@@ -302,6 +302,7 @@ enum swd_shed_class {
 	SWD_SHED_EXEC,		/* not a sound v1 request header: lib/exec
 				 * answers or drops it, never shed */
 	SWD_SHED_NODE,		/* first op STATUS, STATS, READINESS */
+	SWD_SHED_LOOKUP,	/* first op WHEREIS: never shed */
 	SWD_SHED_READ,		/* first op any other non-write */
 	SWD_SHED_WRITE,		/* first op writes (exec_opcode_writes) */
 };

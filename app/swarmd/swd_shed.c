@@ -112,6 +112,12 @@ swd_shed_classify(const uint8_t *d, size_t len)
 	if (op == PROTO_OP_STATUS || op == PROTO_OP_STATS ||
 	    op == PROTO_OP_READINESS)
 		return SWD_SHED_NODE;
+	/* a lookup costs about what its shed answer does (a receive, a hash
+	 * lookup, one short datagram back): shedding it saves nothing, and
+	 * lookups are what must keep working in a registration storm or
+	 * while the node's port is flooded by a sync */
+	if (op == PROTO_OP_WHEREIS)
+		return SWD_SHED_LOOKUP;
 	return exec_opcode_writes(op) ? SWD_SHED_WRITE : SWD_SHED_READ;
 }
 

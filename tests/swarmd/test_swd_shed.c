@@ -45,7 +45,7 @@ test_classify(void **state)
 	len = dgram(d, PROTO_OP_LEAVE);
 	assert_int_equal(swd_shed_classify(d, len), SWD_SHED_WRITE);
 	len = dgram(d, PROTO_OP_WHEREIS);
-	assert_int_equal(swd_shed_classify(d, len), SWD_SHED_READ);
+	assert_int_equal(swd_shed_classify(d, len), SWD_SHED_LOOKUP);
 	len = dgram(d, PROTO_OP_REGISTERED);
 	assert_int_equal(swd_shed_classify(d, len), SWD_SHED_READ);
 	len = dgram(d, PROTO_OP_MEMBERS);
@@ -234,6 +234,7 @@ test_take(void **state)
 		assert_int_equal(shed_of(l, SWD_SHED_WRITE, 1600), 100 * w);
 		assert_int_equal(shed_of(l, SWD_SHED_READ, 1600), 100 * r);
 		assert_int_equal(shed_of(l, SWD_SHED_NODE, 100), 0);
+		assert_int_equal(shed_of(l, SWD_SHED_LOOKUP, 100), 0);
 		assert_int_equal(shed_of(l, SWD_SHED_EXEC, 100), 0);
 	}
 }

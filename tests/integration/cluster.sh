@@ -702,6 +702,16 @@ c9_agree() {
 	return $r
 }
 
+# counters_note NODE...: the cluster counters of each NODE, for a report
+counters_note() {
+	local j
+	for j in "$@"; do
+		note "node $j counters:"
+		qctl "$j" stats 2>&1 | grep -E '^cluster\.|^(shed|rx\.missed) ' |
+			awk '{ printf " %s=%s", $1, $2 } END { print "" }' | sed 's/^/#  /'
+	done
+}
+
 # c9_register NODE NAME HANDLE: a REGISTER through NODE; a failure's output
 # goes to c9.fail for the report
 c9_register() {
@@ -738,6 +748,7 @@ check_9() {
 		note "nodes ${sides[*]} serve writes $(secs "$WAITED_MS") after the detection (sync requests, of which asked again: $(for j in "${sides[@]}"; do echo -n " n$j $(stat_of "$j" cluster.sync_asks)/$(stat_of "$j" cluster.sync_reasks)"; done))"
 	else
 		ko_logs "9. nodes ${sides[*]} serve writes within $(secs "$READY_MS") of the detection (readiness:$OBS)" "${sides[@]}"
+		counters_note "${sides[@]}"
 	fi
 	: >"$TMPD/c9.fail"
 	for ((j = 1; j <= C9_NAMES; j++)); do
@@ -766,11 +777,7 @@ check_9() {
 	else
 		ko_logs "9. both sides keep serving: registrations during the partition (failed: ${bad[*]})" "${sides[@]}"
 		indent "$TMPD/c9.fail"
-		for j in "${sides[@]}"; do
-			note "node $j cluster counters:"
-			qctl "$j" stats 2>&1 | grep -E '^cluster\.(alive|ring|takeovers|fwd_|rx_stale|rx_replayed|no_node)' | tr '\n' ' ' | sed 's/^/#   /'
-			echo
-		done
+		counters_note "${sides[@]}"
 	fi
 	if wait_ms "$REPL_MS" handle_is c9-a-1 9101 1 2; then
 		ok "9. during the partition node 1's registrations reach node 2 ($(secs "$WAITED_MS"))"

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mix.h"
 #include "storm.h"
 
 #define STORM_SOFT_ROUNDS	64u
@@ -100,11 +101,7 @@ mono_ns(void)
 static uint64_t
 rng_next(struct engine *e)
 {
-	uint64_t x = (e->rng += 0x9e3779b97f4a7c15ull);
-
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return mix_next(&e->rng);
 }
 
 static uint64_t

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mix.h"
 #include "storm.h"
 
 #define MAX_NAMES	(1ull << 40)
@@ -238,10 +239,7 @@ pattern_max_len(const struct storm_pattern *p, uint64_t last)
 static uint64_t
 splitmix64(uint64_t x)
 {
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return mix_splitmix64(x + MIX_GAMMA);
 }
 
 uint64_t

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "clu_internal.h"
+#include "mix.h"
 #include "ring_filter.h"
 
 void
@@ -35,11 +36,7 @@ clu_config_default(struct clu_config *cfg)
 uint64_t
 clu_rand(struct clu *c)
 {
-	uint64_t z = (c->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return mix_next(&c->rng);
 }
 
 static bool

@@ -39,13 +39,14 @@
 #include <string.h>
 
 #include "clu_internal.h"
+#include "mix.h"
 
 #define PAGE 16
 
 uint64_t
 clu_fold_seg(const struct trk_digest_seg *s)
 {
-	uint64_t z = s->count * 0x9e3779b97f4a7c15ULL;
+	uint64_t z = s->count * MIX_GAMMA;
 
 	z = (z ^ (z >> 31)) * 0xbf58476d1ce4e5b9ULL;
 	return s->x ^ z ^ (z >> 29);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "member.h"
+#include "mix.h"
 #include "mbr_internal.h"
 
 #define SENDQ_CAP	256
@@ -75,11 +76,7 @@ struct mbr {
 
 static uint64_t rnd(struct mbr *m)	/* splitmix64 on the caller's seed */
 {
-	uint64_t z = (m->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return mix_next(&m->rng);
 }
 
 static unsigned ceil_log2(uint64_t x)	/* ceil(log2(x)), x >= 1 */

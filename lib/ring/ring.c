@@ -4,11 +4,11 @@
  * Placement. Every node of weight w contributes w * V points (V = vnodes per
  * unit of weight, 8192 by default). A node's name is hashed once with
  * ring_hash_name() (XXH3-64, seed 0) into h; point i of the node is
- * mix64(h + (i + 1) * POINT_GAMMA), a SplitMix64-style stream started at h
+ * mix_fmix64(h + (i + 1) * MIX_GAMMA), a SplitMix64-style stream started at h
  * and passed through the same murmur3 finalizer that places names. Points
  * depend on the name alone, and raising a weight adds points (larger i)
  * without moving the old ones. A name's position is its ring_hash_name()
- * value passed through mix64() (a bijection), so that the owner is
+ * value passed through mix_fmix64() (a bijection), so that the owner is
  * independent of the hash bits the partition and the hash tables use. The
  * owner is the node of the first point at or after the position, wrapping
  * past the top.
@@ -53,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mix.h"
 #include "ring.h"
 
 #define RANK_BITS 16
@@ -72,31 +73,15 @@ struct ring {
 };
 
 /*
- * Step between the points of one node: 2^64 / golden ratio, odd, so the
- * stream h + k * POINT_GAMMA visits 2^64 distinct values before repeating.
+ * The points of one node are the stream name_hash + k * MIX_GAMMA (2^64
+ * distinct values before it repeats), each through murmur3's finalizer,
+ * which also places names (their hash).
  */
-#define POINT_GAMMA 0x9e3779b97f4a7c15ull
-
-/*
- * murmur3 fmix64: a bijection that spreads every input bit over the word.
- * It places both names (their hash) and points (a node's stream).
- */
-static inline uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
 /* Point i (0-based) of the node whose name hashes to name_hash. */
 static inline uint64_t
 vnode_point(uint64_t name_hash, uint32_t i)
 {
-	return mix64(name_hash + ((uint64_t)i + 1) * POINT_GAMMA);
+	return mix_fmix64(name_hash + ((uint64_t)i + 1) * MIX_GAMMA);
 }
 
 static int
@@ -305,7 +290,7 @@ ring_lookup(const struct ring *r, uint64_t hash)
 
 	if (r->npoints == 0)
 		return RING_NO_NODE;
-	key = mix64(hash) & ~RANK_MASK;
+	key = mix_fmix64(hash) & ~RANK_MASK;
 	j = key >> r->index_shift;
 	i = r->index[j];
 	end = r->index[j + 1];
@@ -326,7 +311,7 @@ lookup_chunk(const struct ring *r, const uint64_t *hashes, size_t n,
 	size_t k;
 
 	for (k = 0; k < n; k++) {
-		key[k] = mix64(hashes[k]) & ~RANK_MASK;
+		key[k] = mix_fmix64(hashes[k]) & ~RANK_MASK;
 		__builtin_prefetch(&r->index[key[k] >> r->index_shift]);
 	}
 	for (k = 0; k < n; k++) {

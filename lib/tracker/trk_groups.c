@@ -30,19 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mix.h"
 #include "trk_internal.h"
-
-/* Spread sequence numbers over the members table (murmur3 finalizer). */
-static inline uint64_t
-seq_hash(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
 
 static int
 match_group(struct cds_lfht_node *node, const void *arg)
@@ -88,7 +77,7 @@ member_by_seq(const struct trk_part *p, const struct trk_group *g,
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *node;
 
-	cds_lfht_lookup(p->members, seq_hash(seq), match_seq, &s, &it);
+	cds_lfht_lookup(p->members, mix_fmix64(seq), match_seq, &s, &it);
 	node = cds_lfht_iter_get_node(&it);
 	return node ? caa_container_of(node, struct trk_member, node) : NULL;
 }
@@ -207,7 +196,7 @@ member_add(struct trk_part *p, struct trk_entry *e, struct trk_group *g,
 	}
 	g->nmembers++;
 	cds_list_add_tail_rcu(&m->link, &g->members);
-	cds_lfht_add(p->members, seq_hash(m->seq), &m->node);
+	cds_lfht_add(p->members, mix_fmix64(m->seq), &m->node);
 	e->groups[e->ngroups++] = m;
 	TRK_COUNT_ADD(p, nmembers, 1);
 	return m;

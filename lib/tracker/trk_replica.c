@@ -25,26 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mix.h"
 #include "trk_internal.h"
-
-static inline uint64_t
-mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
 
 uint64_t
 trk_digest_mix(uint64_t hash, const struct trk_version *v)
 {
-	uint64_t x = mix64(hash ^ 0x9e3779b97f4a7c15ULL);
+	uint64_t x = mix_splitmix64(hash ^ MIX_GAMMA);
 
-	x = mix64(x ^ v->clock);
-	return mix64(x ^ ((uint64_t)v->node << 1 | 1));
+	x = mix_splitmix64(x ^ v->clock);
+	return mix_splitmix64(x ^ ((uint64_t)v->node << 1 | 1));
 }
 
 size_t
@@ -96,7 +86,7 @@ tomb_slot(struct trk_part *p, uint64_t hash, const void *name, size_t len)
 
 	if (p->tombs.nbuckets == 0)
 		return NULL;
-	pp = &p->tombs.bucket[mix64(hash) & (p->tombs.nbuckets - 1)];
+	pp = &p->tombs.bucket[mix_splitmix64(hash) & (p->tombs.nbuckets - 1)];
 	for (; *pp != NULL; pp = &(*pp)->next) {
 		if ((*pp)->hash == hash && (*pp)->name_len == len &&
 				memcmp((*pp)->name, name, len) == 0)
@@ -129,7 +119,7 @@ tombs_grow(struct trk_part *p)
 		struct trk_tomb *tb = p->tombs.bucket[i], *next;
 
 		for (; tb != NULL; tb = next) {
-			uint64_t j = mix64(tb->hash) & (nb - 1);
+			uint64_t j = mix_splitmix64(tb->hash) & (nb - 1);
 
 			next = tb->next;
 			tb->next = b[j];
@@ -246,7 +236,7 @@ trk_tombstones(const struct trk *t)
 static inline uint64_t
 tomb_pos(uint64_t hash)
 {
-	return trk_split_key(mix64(hash)) >> 1;
+	return trk_split_key(mix_splitmix64(hash)) >> 1;
 }
 
 struct tomb_scan {

@@ -18,6 +18,7 @@
 
 #include <urcu/urcu-qsbr.h>
 
+#include "mix.h"
 #include "proto_rep.h"
 #include "proto_req.h"
 #include "ring_filter.h"
@@ -125,11 +126,7 @@ struct sim {
 static uint64_t
 rnd(struct sim *s)
 {
-	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return mix_next(&s->rng);
 }
 
 static double

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "member.h"
+#include "mix.h"
 
 #define MAXN	16
 #define STEP	50		/* ms per simulation step */
@@ -56,11 +57,7 @@ struct sim {
 
 static uint64_t srnd(struct sim *s)
 {
-	uint64_t z = (s->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return mix_next(&s->rng);
 }
 
 static struct mbr_addr addr_of(int i)

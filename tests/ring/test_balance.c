@@ -33,6 +33,7 @@
 
 #include <cmocka.h>
 
+#include "mix.h"
 #include "ring.h"
 
 #define KEYS 100000
@@ -48,11 +49,7 @@ static const char *const key_label[KEY_KINDS] = { "dev-%08d", "random" };
 static uint64_t
 next_rand(uint64_t *s)
 {
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return mix_next(s);
 }
 
 static int

@@ -84,7 +84,9 @@ struct clu_repair {
 	uint32_t sync_id;
 	uint64_t req[4];	/* the segments it answers for */
 	uint32_t *cnt;		/* [TRK_DIGEST_SEGS] records pushed per segment */
+	uint32_t sync_next;	/* a sync asked for during this push */
 	uint64_t sync_sent_ms;	/* a datagram of the sync push last went */
+	uint64_t next_req[4], next_diff[4];
 };
 
 /* Our verification of partition p with one peer (clu_verify.c). */
@@ -199,7 +201,6 @@ struct clu {
 	uint64_t epoch;		/* ours: from the incarnation, only grows */
 	uint64_t tx_seq;	/* last datagram sequence of this epoch */
 	uint64_t rng;
-	uint64_t ae_resume_ms;	/* no anti-entropy before (a purge runs) */
 	bool left;
 	bool ready;		/* synced (or alone): may own names */
 	const char *ready_how;	/* "synced", "cold start", "alone" */

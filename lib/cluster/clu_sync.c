@@ -14,9 +14,7 @@
  * trk_cursor_init_part, then trk_tombs_scan) filtered by the segment mask:
  * at most sync_scan entries and sync_dgrams datagrams per tick, so a sync
  * never stalls the node, and it always ends: segments asked for while a
- * scan runs wait for the next scan, which starts when this one ends. A
- * verified-sync request is the exception: the peer's writes wait for it,
- * so it starts at once, and a plain scan it interrupts is run again after.
+ * scan runs wait for the next scan, which starts when this one ends.
  * Repair datagrams are not acknowledged: one that is lost leaves its
  * segments different, and the next round repairs them again.
  *
@@ -82,46 +80,25 @@ stream_busy(const struct clu *c, const struct clu_peer *p, uint32_t part)
  * verified sync, which pushes each record once. Digests exchanged with
  * it would differ in every segment while it fills, and each round would
  * push the whole partition again (a restarted node's sync cost its peers
- * 20 full pushes before this rule). Nor while a purge of dead members is
- * due or running here, and for ae_interval_ms after it: every node purges
- * by itself, a little earlier or later than the others, and digests taken
- * in between differ in every segment the purged names touch (all of them,
- * for a member that registered many), so a round would push each other
- * whole partitions that the purges are about to make equal anyway.
+ * 20 full pushes before this rule).
  */
 static bool
-ae_between(const struct clu *c, const struct clu_peer *p, uint32_t part,
-		uint64_t now)
+ae_between(const struct clu *c, const struct clu_peer *p, uint32_t part)
 {
 	return c->ready && !c->part[part].verifying && p->ready &&
-		clu_peer_serves(p) && now >= c->ae_resume_ms;
-}
-
-/* While a purge is due or runs, anti-entropy waits (ae_between). */
-static void
-ae_hold_for_purge(struct clu *c, uint64_t now)
-{
-	uint32_t i;
-	bool purging = false;
-
-	for (i = 0; i < c->npeers && !purging; i++)
-		purging = c->peer[i].purge_ms != 0;
-	for (i = 0; i < c->nparts && !purging; i++)
-		purging = c->part[i].purge_active || c->part[i].ndrop > 0;
-	if (purging)
-		c->ae_resume_ms = now + c->cfg.ae_interval_ms;
+		clu_peer_serves(p);
 }
 
 /* The next peer to exchange digests with, round robin. */
 static struct clu_peer *
-next_peer(struct clu *c, struct clu_part *pp, uint32_t part, uint64_t now)
+next_peer(struct clu *c, struct clu_part *pp, uint32_t part)
 {
 	uint32_t k;
 
 	for (k = 0; k < c->npeers; k++) {
 		struct clu_peer *p = &c->peer[(pp->ae_rr + k) % c->npeers];
 
-		if (ae_between(c, p, part, now)) {
+		if (ae_between(c, p, part)) {
 			pp->ae_rr = (pp->ae_rr + k + 1) % c->npeers;
 			return p;
 		}
@@ -205,7 +182,8 @@ clu_sync_rx_digest(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		c->st.rx_malformed++;
 		return;
 	}
-	if (!ae_between(c, p, h->part, now))
+	(void)now;
+	if (!ae_between(c, p, h->part))
 		return;	/* one of us is syncing: its verified sync does it */
 	if (stream_busy(c, p, h->part))
 		return;	/* our changes to the sender are still in flight */
@@ -256,7 +234,6 @@ rx_sync_request(struct clu *c, struct clu_peer *p, uint32_t part,
 	struct clu_repair *rp = &p->rep[part];
 	uint64_t req[4], diff[4];
 	uint32_t id;
-	int i;
 
 	memcpy(req, mask, sizeof(req));
 	if (!clu_verify_rx_request(c, r, part, req, diff, &id)) {
@@ -270,16 +247,15 @@ rx_sync_request(struct clu *c, struct clu_peer *p, uint32_t part,
 	if (rp->cnt == NULL &&
 	    (rp->cnt = calloc(TRK_DIGEST_SEGS, sizeof(*rp->cnt))) == NULL)
 		return;
-	/*
-	 * It goes first: p's writes wait for it, a plain repair only
-	 * converges sooner. A plain scan running yields (its segments are
-	 * scanned again after); a sync push of an older request is worth
-	 * nothing to p any more (it counts only the newest).
-	 */
-	if (rp->active && rp->sync_id == 0)
-		for (i = 0; i < 4; i++)
-			rp->next[i] |= rp->mask[i];
-	sync_push_start(rp, part, id, req, diff);
+	/* a sync push of an older request is worth nothing to p any more
+	 * (it counts only the newest): this one replaces it at once */
+	if (!rp->active || rp->sync_id != 0) {
+		sync_push_start(rp, part, id, req, diff);
+		return;
+	}
+	rp->sync_next = id;	/* after the plain repair; a newer ask wins */
+	memcpy(rp->next_req, req, sizeof(req));
+	memcpy(rp->next_diff, diff, sizeof(diff));
 }
 
 void
@@ -543,16 +519,15 @@ push_close(struct push *x)
 }
 
 /*
- * A sync push that has sent nothing for repl_rto_ms (a long scan that
- * finds few differences, or one starved of the partition's datagram
- * budget by other pushes) sends an empty datagram of it: the requester
+ * A sync push (running, or waiting behind a plain repair) that has sent
+ * nothing for repl_rto_ms sends an empty datagram of it: the requester
  * then knows it is coming and does not ask again (clu_verify.c).
  */
 static void
 push_keepalive(struct push *x)
 {
 	struct clu_repair *rp = x->rp;
-	uint32_t id = rp->sync_id;
+	uint32_t id = rp->sync_id != 0 ? rp->sync_id : rp->sync_next;
 
 	if (id == 0 || x->now - rp->sync_sent_ms < x->c->cfg.repl_rto_ms)
 		return;
@@ -665,7 +640,14 @@ scan_tombs(struct push *x, struct clu_repair *rp)
 				rp->cnt);
 		rp->sync_id = 0;
 	}
-	/* done; then what plain asks (and a yielded scan) left */
+	/* done; a sync asked for meanwhile goes first, then plain asks */
+	if (rp->sync_next != 0) {
+		uint32_t id = rp->sync_next;
+
+		rp->sync_next = 0;
+		sync_push_start(rp, x->part, id, rp->next_req, rp->next_diff);
+		return;
+	}
 	if (rp->full_next) {
 		memset(rp->next, 0xff, sizeof(rp->next));
 		rp->full_next = false;
@@ -782,13 +764,12 @@ clu_sync_tick(struct clu *c, uint64_t now)
 {
 	uint32_t part;
 
-	ae_hold_for_purge(c, now);
 	for (part = 0; part < c->nparts; part++) {
 		struct clu_part *pp = &c->part[part];
 
 		pp->dgrams_tick = 0;
 		if (now >= pp->ae_next_ms) {
-			struct clu_peer *p = next_peer(c, pp, part, now);
+			struct clu_peer *p = next_peer(c, pp, part);
 
 			if (p != NULL && !stream_busy(c, p, part))
 				send_digest(c, p, part);

@@ -690,6 +690,12 @@ sc_qsplit(uint64_t seed)
 	sim_workload_contended(s, 80, 1000, 8, 1);
 	sim_heal(s);
 	CHECK(wait_alive(s, 3, 3, 15000), "membership did not heal");
+	/* at once, other clients try to take the majority's names through
+	 * the node that was cut off (and purged their registrations) */
+	for (k = 0; k < 200; k += 3) {
+		snprintf(name, sizeof(name), "qs/%u", k);
+		sim_register_async(s, 2, name, 0xc000 + k, &st[k]);
+	}
 	sim_workload_contended(s, 80, 400, 8, 1);
 	HISTORY(s, 0);
 out:
@@ -933,10 +939,57 @@ out:
 	return why[0] ? why : NULL;
 }
 
+/*
+ * 8. static_quorum_ring: a heal that reaches the cut-off node one peer at
+ * a time. n3 is cut off long enough to purge what was registered through
+ * n1 and n2; the split heals towards n1 first, while n2 stays out of n3's
+ * reach a while longer. n3 and n1 are a quorum again, and n3 takes back
+ * its share of the names: it must not decide one before it holds what n1
+ * holds, including the entries registered through n2, which n3 still
+ * believes dead (their replication to it is dropped as a dead owner's).
+ * Clients then try to take n2's names through n3 with other handles.
+ */
+static const char *
+sc_qheal(uint64_t seed)
+{
+	static const uint8_t split[] = { 0, 0, 1 };
+	struct sim *s = make(3, seed, RING_STRATEGY_STATIC_QUORUM, 2);
+	char name[32];
+	uint32_t k;
+
+	why[0] = '\0';
+	CHECK(wait_rings(s, 3, 8000), "rings did not converge");
+	for (k = 0; k < 120; k++) {
+		snprintf(name, sizeof(name), "qh/%u", k);
+		CHECK(reg(s, 1, name, 0xd000 + k, 3000) == PROTO_ST_OK,
+			"%s refused", name);
+	}
+	CHECK(sim_quiesce(s, 20000), "no quiescence before the split");
+	sim_partition(s, split);
+	sim_run(s, 4000 + seed % 1000);	/* deaths seen, purges done */
+	sim_heal(s);
+	sim_drop(s, 1, 2, SIM_KINDS_ALL, 1.0);
+	sim_drop(s, 2, 1, SIM_KINDS_ALL, 1.0);
+	for (k = 0; sim_alive_view(s, 2) < 2 && k < 1500; k++)
+		sim_run(s, 10);
+	CHECK(sim_alive_view(s, 2) >= 2, "n3 did not see n1 again");
+	sim_run(s, seed % 300);
+	for (k = 0; k < 120; k++) {
+		snprintf(name, sizeof(name), "qh/%u", k);
+		reg(s, 2, name, 0xe000 + k, 1000);
+	}
+	sim_drop_clear(s);
+	CHECK(wait_alive(s, 3, 3, 15000), "membership did not heal");
+	HISTORY(s, 0);
+out:
+	sim_destroy(s);
+	return why[0] ? why : NULL;
+}
+
 const char *const sim_scenarios[] = {
 	"basic", "lossy", "partition", "crash", "quorum", "replicas", "churn",
 	"coldstart", "excluded", "replay", "qsplit", "syncloss", "ownerdeath",
-	"ownerrestart", "resync", "falsedeath",
+	"ownerrestart", "resync", "falsedeath", "qheal",
 	NULL,
 };
 
@@ -975,5 +1028,7 @@ sim_scenario(const char *name, uint64_t seed)
 		return sc_resync(seed);
 	if (strcmp(name, "falsedeath") == 0)
 		return sc_falsedeath(seed);
+	if (strcmp(name, "qheal") == 0)
+		return sc_qheal(seed);
 	return "unknown scenario";
 }

@@ -97,6 +97,8 @@ struct clu_vsync {
 	uint64_t heard_ms;	/* asked, or a record of the push arrived */
 	uint32_t tries;		/* requests without an answer so far */
 	bool last;		/* LAST came: waiting for records it overtook */
+	bool dead_seen;		/* the push held entries of a member we purged */
+	uint32_t dead_rounds;	/* requests asked again for that reason */
 	uint64_t base, head;	/* its stream position at LAST */
 	uint32_t *cnt;		/* [TRK_DIGEST_SEGS] records received */
 	uint32_t *want;		/* [TRK_DIGEST_SEGS] pushed, as LAST says */
@@ -337,6 +339,7 @@ void clu_verify_count(struct clu_peer *p, uint32_t part, uint32_t id,
 		uint64_t hash);
 void clu_verify_heard(struct clu_peer *p, uint32_t part, uint32_t id,
 		uint64_t now);
+void clu_verify_dead(struct clu_peer *p, uint32_t part, uint32_t id);
 void clu_verify_rx_last(struct clu *c, struct clu_peer *p, uint32_t part,
 		uint32_t id, struct clu_rd *r, uint64_t now);
 bool clu_verify_rx_request(struct clu *c, struct clu_rd *r, uint32_t part,

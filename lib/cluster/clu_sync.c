@@ -303,7 +303,10 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			c->st.rx_malformed++;
 			return;
 		}
-		if (sync)
+		if (sync && ch->kind == TRK_CH_REGISTER &&
+		    clu_is_dead(c, ch->rec.owner))
+			clu_verify_dead(p, h->part, id);	/* dropped below */
+		else if (sync)
 			clu_verify_count(p, h->part, id, ch->rec.hash);
 		if (clu_apply(c, ch, now) == TRK_OK)
 			c->st.repair_applied++;

@@ -24,7 +24,12 @@
  * segments still short repl_rto_ms after the last datagram of the push
  * are asked for again: loss on the link costs a few more rounds over
  * fewer and fewer segments, never a sync that is declared complete with
- * data missing. Changes the peer made
+ * data missing. A record registered through a member we purged is
+ * dropped here (clu_apply) and so never counts: a node cut off by a
+ * netsplit, which purged the members it could not reach, verifies with a
+ * peer that still holds their entries only once those members are back
+ * in its view (or the peer purged them too), asking again with a backoff
+ * meanwhile; else it could take a name the majority had acknowledged. Changes the peer made
  * while pushing travel on its stream, so the partition is verified with
  * that peer only once our copy of the stream has reached the position the
  * LAST named. The partition is synced when it is verified with every
@@ -65,6 +70,8 @@ vs_reset(struct clu_vsync *v)
 	v->tries = 0;
 	v->done = false;
 	v->last = false;
+	v->dead_seen = false;
+	v->dead_rounds = 0;
 	memset(v->mask, 0xff, sizeof(v->mask));
 }
 
@@ -113,6 +120,7 @@ ask(struct clu *c, struct clu_peer *p, uint32_t part, uint64_t now)
 	v->want = v->cnt + TRK_DIGEST_SEGS;
 	memset(v->cnt, 0, TRK_DIGEST_SEGS * sizeof(*v->cnt));
 	v->last = false;
+	v->dead_seen = false;
 	v->id = ++c->vs_ids;
 	v->heard_ms = now;
 	v->tries++;
@@ -181,6 +189,28 @@ quiet_ms(const struct clu *c, const struct clu_vsync *v)
 }
 
 /*
+ * How long the request in flight may stay silent before we ask again:
+ * quiet_ms() while its push runs; once its LAST came, repl_rto_ms for
+ * the records it overtook, or, when the push held entries of a member we
+ * purged (not counted: we drop them), a backoff from 4 x repl_rto_ms up
+ * to ae_interval_ms. Those segments verify only once the member is back
+ * (its entries then apply) or the peer has purged them too.
+ */
+static uint64_t
+wait_ms(const struct clu *c, const struct clu_vsync *v)
+{
+	uint64_t t = 4ULL * c->cfg.repl_rto_ms;
+	uint32_t n = v->dead_rounds < 8 ? v->dead_rounds : 8;
+
+	if (!v->last)
+		return quiet_ms(c, v);
+	if (!v->dead_seen)
+		return c->cfg.repl_rto_ms;
+	t <<= n;
+	return t < c->cfg.ae_interval_ms ? t : c->cfg.ae_interval_ms;
+}
+
+/*
  * Drives the partition's verification; true when it is synced. A node
  * that is not ready asks one peer at a time: the first push fills the
  * partition, and the digests it then sends the others mostly match, so a
@@ -204,8 +234,7 @@ verify_part(struct clu *c, uint32_t part, uint64_t now)
 		all = false;
 		if (v->done)
 			continue;
-		if (v->id != 0 && now - v->heard_ms < (v->last ?
-				c->cfg.repl_rto_ms : quiet_ms(c, v))) {
+		if (v->id != 0 && now - v->heard_ms < wait_ms(c, v)) {
 			busy = true;
 			continue;
 		}
@@ -215,6 +244,7 @@ verify_part(struct clu *c, uint32_t part, uint64_t now)
 			short_count(c, v);	/* a new round for those */
 		else
 			c->st.sync_reasks += v->id != 0;
+		v->dead_rounds += v->last && v->dead_seen;
 		ask(c, p, part, now);
 		busy = true;
 	}
@@ -250,6 +280,22 @@ clu_verify_count(struct clu_peer *p, uint32_t part, uint32_t id,
 	v->cnt[i]++;
 	if (v->last)
 		seg_check(v, i);	/* a straggler the LAST overtook */
+}
+
+/*
+ * A record of push id registered through a member we purged: we drop it
+ * (clu_apply), so it does not count, and its segment stays short. A node
+ * that purged a member it could not reach (a netsplit) and hears a peer
+ * that still holds that member's entries must not own names before it
+ * holds them too: it could decide a name the majority acknowledged.
+ */
+void
+clu_verify_dead(struct clu_peer *p, uint32_t part, uint32_t id)
+{
+	struct clu_vsync *v = &p->vs[part];
+
+	if (v->id == id && !v->done)
+		v->dead_seen = true;
 }
 
 /* A datagram of push id arrived (records, or none: the pusher is busy). */

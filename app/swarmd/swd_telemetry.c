@@ -274,6 +274,7 @@ cluster_counters(const char **names, uint64_t *values, size_t max)
 		{ "cluster.sync_short", c.sync_short },
 		{ "cluster.sync_asks", c.sync_asks },
 		{ "cluster.sync_reasks", c.sync_reasks },
+		{ "cluster.sync_forgot", c.sync_forgot },
 		{ "cluster.no_node", c.no_node },
 		{ "cluster.purged", c.purged },
 		{ "cluster.tx_dropped", c.tx_dropped },

@@ -98,6 +98,7 @@ struct clu_vsync {
 	uint32_t tries;		/* requests without an answer so far */
 	bool last;		/* LAST came: waiting for records it overtook */
 	bool dead_seen;		/* the push held entries of a member we purged */
+	uint64_t forgot_ms;	/* we last told it we lost its stream */
 	uint32_t dead_rounds;	/* requests asked again for that reason */
 	uint64_t base, head;	/* its stream position at LAST */
 	uint32_t *cnt;		/* [TRK_DIGEST_SEGS] records received */
@@ -289,6 +290,8 @@ void clu_repl_tick(struct clu *c, uint64_t now);
 void clu_repl_tick_part(struct clu *c, uint32_t part, uint64_t now);
 void clu_repl_peer_up(struct clu *c, struct clu_peer *p, uint64_t now);
 void clu_repl_peer_down(struct clu *c, struct clu_peer *p);
+void clu_repl_forgot(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint64_t base);
 void clu_repl_rx_batch(struct clu *c, struct clu_peer *p,
 		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
 void clu_repl_rx_ack(struct clu *c, struct clu_peer *p,

@@ -284,6 +284,30 @@ clu_repl_peer_up(struct clu *c, struct clu_peer *p, uint64_t now)
 	}
 }
 
+/*
+ * We are not on p's stream `base` of part (we restarted our copy of it
+ * alone: we thought p gone and back, p never noticed) and p, with nothing
+ * new to send, would never tell us where it is. An ACK of that stream
+ * from a new generation makes p start a new one (clu_repl_rx_ack), whose
+ * batches we then adopt; it acknowledges nothing (seq 0). What p's old
+ * stream carried reaches us by the full repair that restart schedules.
+ */
+void
+clu_repl_forgot(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint64_t base)
+{
+	struct clu_wr w;
+
+	if (clu_msg_begin(c, &w, CLU_T_ACK, (uint16_t)part) == NULL)
+		return;
+	clu_put_be(&w, p->epoch, 8);
+	clu_put_be(&w, base, 8);
+	clu_put_be(&w, 0, 8);		/* nothing acknowledged */
+	clu_put_be(&w, 0, 8);
+	clu_put_be(&w, ++c->in_gen, 8);
+	clu_msg_send(c, &w, p);
+}
+
 void
 clu_repl_peer_down(struct clu *c, struct clu_peer *p)
 {

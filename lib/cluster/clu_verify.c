@@ -140,10 +140,16 @@ ask(struct clu *c, struct clu_peer *p, uint32_t part, uint64_t now)
 /*
  * Our copy of p's stream has applied what p had made when it sent LAST.
  * A stream p restarted since (a new base) skipped batches that come by a
- * plain repair at some later time: verify again from scratch.
+ * plain repair at some later time: verify again from scratch. A stream
+ * we have no copy of at all (we restarted ours alone, after a death that
+ * only we saw) would never be reached if p has nothing new to send: after
+ * 4 x repl_rto_ms, tell p (clu_repl_forgot, at most that often), so that
+ * it starts a new one, and verify again. (Seen on a real cluster: a node
+ * that took over after such a death stayed `syncing` 22 s, then >30 s.)
  */
 static bool
-stream_reached(struct clu_peer *p, uint32_t part)
+stream_reached(struct clu *c, struct clu_peer *p, uint32_t part,
+		uint64_t now)
 {
 	struct clu_vsync *v = &p->vs[part];
 	const struct clu_in *in = &p->in[part];
@@ -152,8 +158,19 @@ stream_reached(struct clu_peer *p, uint32_t part)
 		return true;
 	if (in->epoch == p->epoch && in->base == v->base)
 		return in->expected > v->head;
-	if (in->epoch == p->epoch && in->base > v->base)
+	if (in->epoch == p->epoch && in->base > v->base) {
 		vs_reset(v);
+		return false;
+	}
+	if (in->epoch == p->epoch)
+		return false;	/* an older stream: the new one is on its way */
+	if (now - v->heard_ms >= 4ULL * c->cfg.repl_rto_ms &&
+	    now - v->forgot_ms >= 4ULL * c->cfg.repl_rto_ms) {
+		v->forgot_ms = now;
+		clu_repl_forgot(c, p, part, v->base);
+		c->st.sync_forgot++;
+		vs_reset(v);
+	}
 	return false;
 }
 
@@ -229,7 +246,7 @@ verify_part(struct clu *c, uint32_t part, uint64_t now)
 
 		if (!clu_peer_serves(p) || !p->ready)
 			continue;
-		if (v->done && stream_reached(p, part))
+		if (v->done && stream_reached(c, p, part, now))
 			continue;
 		all = false;
 		if (v->done)

@@ -158,12 +158,11 @@ stream_reached(struct clu *c, struct clu_peer *p, uint32_t part,
 		return true;
 	if (in->epoch == p->epoch && in->base == v->base)
 		return in->expected > v->head;
-	if (in->epoch == p->epoch && in->base > v->base) {
-		vs_reset(v);
-		return false;
+	if (in->epoch == p->epoch) {
+		if (in->base > v->base)
+			vs_reset(v);
+		return false;	/* else an older stream: the new one is coming */
 	}
-	if (in->epoch == p->epoch)
-		return false;	/* an older stream: the new one is on its way */
 	if (now - v->heard_ms >= 4ULL * c->cfg.repl_rto_ms &&
 	    now - v->forgot_ms >= 4ULL * c->cfg.repl_rto_ms) {
 		v->forgot_ms = now;
@@ -194,15 +193,20 @@ seg_check(struct clu_vsync *v, uint32_t i)
 		v->done = true;
 }
 
+/* 4 x repl_rto_ms, doubled n times (at most 8), capped at ae_interval_ms. */
+static uint64_t
+backoff_ms(const struct clu *c, uint32_t n)
+{
+	uint64_t t = 4ULL * c->cfg.repl_rto_ms << (n < 8 ? n : 8);
+
+	return t < c->cfg.ae_interval_ms ? t : c->cfg.ae_interval_ms;
+}
+
 /* How long a request's push may stay quiet before we ask again. */
 static uint64_t
 quiet_ms(const struct clu *c, const struct clu_vsync *v)
 {
-	uint64_t t = 4ULL * c->cfg.repl_rto_ms;
-	uint32_t n = v->tries > 1 ? v->tries - 1 : 0;
-
-	t <<= n < 8 ? n : 8;
-	return t < c->cfg.ae_interval_ms ? t : c->cfg.ae_interval_ms;
+	return backoff_ms(c, v->tries > 1 ? v->tries - 1 : 0);
 }
 
 /*
@@ -216,15 +220,10 @@ quiet_ms(const struct clu *c, const struct clu_vsync *v)
 static uint64_t
 wait_ms(const struct clu *c, const struct clu_vsync *v)
 {
-	uint64_t t = 4ULL * c->cfg.repl_rto_ms;
-	uint32_t n = v->dead_rounds < 8 ? v->dead_rounds : 8;
-
 	if (!v->last)
 		return quiet_ms(c, v);
-	if (!v->dead_seen)
-		return c->cfg.repl_rto_ms;
-	t <<= n;
-	return t < c->cfg.ae_interval_ms ? t : c->cfg.ae_interval_ms;
+	return v->dead_seen ? backoff_ms(c, v->dead_rounds) :
+		c->cfg.repl_rto_ms;
 }
 
 /*

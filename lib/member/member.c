@@ -381,6 +381,18 @@ static void apply(struct mbr *m, uint8_t state, const struct mbr_node *n, uint64
 		}
 		return;
 	}
+	/*
+	 * A member is declared dead only by our own suspicion timer. A death
+	 * heard from elsewhere may be a verdict some node reached while it
+	 * was cut off, carried here when its split heals, about a member we
+	 * never lost: we suspect it (we keep probing it, and it refutes at
+	 * once) and do not act on it sooner than our own timer would.
+	 */
+	if (state == MBR_DEAD) {
+		state = MBR_SUSPECT;
+		m->st.deaths_suspected += mb->state == MBR_ALIVE &&
+			inc >= mb->node.incarnation;
+	}
 	switch (state) {
 	case MBR_ALIVE:
 		if (inc <= mb->node.incarnation)

@@ -110,6 +110,7 @@ struct mbr_stats {
 	uint64_t probes_failed;		/* probes that ended without any ack */
 	uint64_t ping_reqs_sent;
 	uint64_t refutes;		/* incarnation bumps to refute suspicion/death */
+	uint64_t deaths_suspected;	/* deaths heard of a member held alive: suspected */
 	uint64_t rejected;		/* received messages rejected (bad/stale/ours) */
 	uint64_t table_full;		/* new members dropped: table full */
 	uint64_t send_dropped;		/* outgoing messages dropped: queue full */

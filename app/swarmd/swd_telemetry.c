@@ -275,6 +275,7 @@ cluster_counters(const char **names, uint64_t *values, size_t max)
 		{ "cluster.sync_asks", c.sync_asks },
 		{ "cluster.sync_reasks", c.sync_reasks },
 		{ "cluster.sync_forgot", c.sync_forgot },
+		{ "cluster.sync_unpurged", c.sync_unpurged },
 		{ "cluster.no_node", c.no_node },
 		{ "cluster.purged", c.purged },
 		{ "cluster.tx_dropped", c.tx_dropped },

@@ -130,6 +130,7 @@ struct clu_stats {
 	uint64_t sync_asks;		/* sync requests sent (verified sync) */
 	uint64_t sync_reasks;		/* of which after no answer in time */
 	uint64_t sync_forgot;		/* peers told we lost their stream */
+	uint64_t sync_unpurged;		/* verified again: a purged member came back */
 	uint64_t id_conflicts;		/* members refused: node id in use */
 };
 

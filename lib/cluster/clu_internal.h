@@ -36,6 +36,7 @@
 struct clu_drop {
 	uint64_t hash;
 	struct trk_version v;
+	uint32_t owner;		/* dropped only while it is still dead */
 	uint8_t len;
 	uint8_t name[TRK_NAME_MAX];
 };
@@ -123,6 +124,7 @@ struct clu_peer {
 	uint64_t stale_ms;	/* last time we told it its epoch is old */
 	uint64_t heard_ms;	/* last authentic datagram of this epoch */
 	uint64_t purge_ms;	/* dead: purge its entries then (0: no) */
+	uint64_t purged_epoch;	/* we purged that life of it (0: none) */
 	bool votes;		/* the filters let it own names: a quorum vote */
 	uint32_t id;
 	struct mbr_addr addr;
@@ -337,6 +339,9 @@ bool clu_sync_idle(const struct clu *c);
 void clu_verify_start(struct clu *c, uint32_t part);
 void clu_verify_start_all(struct clu *c);
 void clu_verify_peer_reset(struct clu *c, struct clu_peer *p);
+/* Every partition is verified again with the peers it is not verified
+ * with (a member we purged came back); the others stay verified. */
+void clu_verify_reopen(struct clu *c);
 uint32_t clu_verify_tick(struct clu *c, uint64_t now);	/* partitions synced */
 void clu_verify_count(struct clu_peer *p, uint32_t part, uint32_t id,
 		uint64_t hash);

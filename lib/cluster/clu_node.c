@@ -273,6 +273,7 @@ purge_due(struct clu *c, uint64_t now)
 		if (clu_peer_live(p))
 			continue;
 		dead_set(c, p->id, true);
+		p->purged_epoch = p->epoch;
 		clu_sync_start_purge(c);
 	}
 }
@@ -329,6 +330,7 @@ on_event(struct clu *c, const struct mbr_event *ev, uint64_t now)
 		/* a leave is certain; a death may be a stale rumour */
 		if (ev->type == MBR_EV_LEFT) {
 			dead_set(c, p->id, true);
+			p->purged_epoch = p->epoch;
 			clu_sync_start_purge(c);
 		} else {
 			p->purge_ms = now + 2ULL * c->cfg.mbr.probe_interval;
@@ -776,6 +778,25 @@ peer_noted(struct clu_peer *p, const struct clu_hdr *h)
 	p->cold = (h->flags & CLU_F_COLD) != 0;
 }
 
+/*
+ * A member we held dead, and whose registrations we purged, is back and
+ * ready. If it is the same life (no restart: a healed split, a false
+ * death), its registrations come back with it, and until they are here
+ * again we must not decide their names: a node that decided one would
+ * answer ok for a name the member's client holds. So every partition is
+ * verified again, with it; what is verified with the others stays. After
+ * a restart its registrations are gone for good: nothing to wait for.
+ */
+static void
+peer_unpurged(struct clu *c, struct clu_peer *p)
+{
+	if (p->purged_epoch != 0 && p->purged_epoch == p->epoch) {
+		clu_verify_reopen(c);
+		c->st.sync_unpurged++;
+	}
+	p->purged_epoch = 0;
+}
+
 /* The ready flag of a serving member: it may own names from now on. */
 static void
 peer_heard(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
@@ -785,6 +806,7 @@ peer_heard(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		p->ready = true;
 		p->ready_ms = now;
 		clu_view_rebuild(c);
+		peer_unpurged(c, p);
 	}
 }
 

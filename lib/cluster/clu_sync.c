@@ -703,7 +703,8 @@ clu_sync_start_purge(struct clu *c)
 	}
 }
 
-/* Drops the entries the purge found on earlier pages. */
+/* Drops the entries the purge found on earlier pages, but not those of a
+ * member that came back meanwhile: its registrations come back with it. */
 static void
 purge_drop(struct clu *c, struct clu_part *pp, uint64_t now)
 {
@@ -713,7 +714,8 @@ purge_drop(struct clu *c, struct clu_part *pp, uint64_t now)
 		struct clu_drop *d = &pp->drop[i];
 		struct trk_key key = trk_key_hashed(d->name, d->len, d->hash);
 
-		if (trk_drop(c->t, &key, &d->v, now) == TRK_OK)
+		if (clu_is_dead(c, d->owner) &&
+		    trk_drop(c->t, &key, &d->v, now) == TRK_OK)
 			c->st.purged++;
 	}
 	pp->ndrop = 0;
@@ -751,6 +753,7 @@ purge_tick(struct clu *c, uint32_t part, uint64_t now)
 			d = &pp->drop[pp->ndrop++];
 			d->hash = ent[i]->hash;
 			d->v = ent[i]->version;
+			d->owner = ent[i]->owner;
 			d->len = ent[i]->name_len;
 			memcpy(d->name, trk_entry_name(ent[i]), d->len);
 		}

@@ -95,6 +95,15 @@ clu_verify_start(struct clu *c, uint32_t part)
 		vs_reset(&c->peer[i].vs[part]);
 }
 
+void
+clu_verify_reopen(struct clu *c)
+{
+	uint32_t part;
+
+	for (part = 0; part < c->nparts; part++)
+		c->part[part].verifying = true;
+}
+
 /* p restarted or came back: nothing verified with it holds any more. */
 void
 clu_verify_peer_reset(struct clu *c, struct clu_peer *p)

@@ -49,6 +49,7 @@ struct swd_fwd_msg {
 	uint16_t len;			/* of dgram */
 	uint16_t index_map[PROTO_MAX_OPS];
 	uint8_t opcode[PROTO_MAX_OPS];	/* to answer `overloaded` if refused */
+	struct exec_hashes hash[PROTO_MAX_OPS];	/* computed once, here */
 	uint8_t dgram[PROTO_MAX_DGRAM];
 };
 
@@ -142,28 +143,28 @@ fwd_refuse_op(struct exec_refusal *rf)
  * the write it may depend on ("REGISTER x; WHEREIS x" in one datagram).
  */
 static int
-fwd_read_owner(const struct swd_fwd *f, const struct proto_op *op)
+fwd_read_owner(const struct swd_fwd *f, const struct exec_op *xo)
 {
 	uint16_t o;
 
-	if (op->opcode != PROTO_OP_WHEREIS || f->ntouched == 0)
+	if (xo->op.opcode != PROTO_OP_WHEREIS || f->ntouched == 0)
 		return -1;
-	o = swd.part_owner[trk_part_of(swd.trk,
-			ring_hash_name(op->name.ptr, op->name.len))];
+	o = swd.part_owner[trk_part_of(swd.trk, xo->hash)];
 	return o != f->w->index && f->msg[o] != NULL ? o : -1;
 }
 
 /* exec take hook: run here, forwarded (skipped), or refused. */
 static int
-fwd_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+fwd_take(const struct exec_op *xo, void *arg, struct exec_refusal *rf)
 {
+	const struct proto_op *op = &xo->op;
 	struct swd_fwd *f = arg;
-	int part = exec_op_partition(swd.trk, op);
+	int part = xo->part;
 	size_t share;
 	uint16_t o;
 
 	if (part < 0) {
-		int ro = fwd_read_owner(f, op);
+		int ro = fwd_read_owner(f, xo);
 
 		/* a cluster node still syncing: worker 0 answers not_ready */
 		if (ro < 0 && !swd_cluster_ready() &&
@@ -189,6 +190,8 @@ fwd_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
 			op->body.len) != 0)
 		return fwd_refuse_op(rf);	/* a subset always fits */
 	f->msg[o]->index_map[f->msg[o]->nops] = op->index;
+	f->msg[o]->hash[f->msg[o]->nops] = (struct exec_hashes){
+		xo->hash, xo->group_hash };
 	f->msg[o]->opcode[f->msg[o]->nops++] = op->opcode;
 	f->msg[o]->budget.reply_bytes_max += share;
 	return EXEC_TAKE_SKIP;
@@ -340,7 +343,8 @@ swd_fwd_serve(struct swd_worker *w, uint64_t now)
 		struct swd_fwd_msg *m = msgs[i];
 		struct exec_opts o = { .index_map = m->index_map,
 				       .index_map_len = m->nops,
-				       .budget = m->budget };
+				       .budget = m->budget,
+				       .hashes = m->hash, .nhashes = m->nops };
 
 		w->stats.fwd_in++;
 		if (swd.cl != NULL) {	/* worker 0 of a cluster node */

@@ -449,20 +449,19 @@ refuse_not_ready(struct clu_reqctx *x, struct exec_refusal *rf)
  * name this request has just forwarded a write of (it goes along).
  */
 static int
-origin_take_read(struct clu_reqctx *x, const struct proto_op *op,
+origin_take_read(struct clu_reqctx *x, const struct exec_op *xo,
 		struct exec_refusal *rf)
 {
+	const struct proto_op *op = &xo->op;
 	struct clu *c = x->c;
-	uint64_t h;
 	uint32_t owner;
 	uint16_t part;
 
 	if (!exec_opcode_reads_registry(op->opcode))
 		return EXEC_TAKE_RUN;
 	if (op->opcode == PROTO_OP_WHEREIS && x->nsub > 0) {
-		h = ring_hash_name(op->name.ptr, op->name.len);
-		owner = clu_owner_of(c, h);
-		part = (uint16_t)trk_part_of(c->t, h);
+		owner = clu_owner_of(c, xo->hash);
+		part = (uint16_t)trk_part_of(c->t, xo->hash);
 		if (owner != 0 && sub_for(x, owner, part) != NULL)
 			return sub_add(x, owner, part, op) ? EXEC_TAKE_SKIP :
 				refuse_with(rf, PROTO_ST_OVERLOADED, 0);
@@ -471,18 +470,18 @@ origin_take_read(struct clu_reqctx *x, const struct proto_op *op,
 }
 
 static int
-origin_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+origin_take(const struct exec_op *xo, void *arg, struct exec_refusal *rf)
 {
+	const struct proto_op *op = &xo->op;
 	struct clu_reqctx *x = arg;
 	struct clu *c = x->c;
-	uint64_t h;
 	uint32_t owner;
 	uint16_t part;
 
-	if (!exec_op_write_hash(op, &h))
-		return origin_take_read(x, op, rf);
-	owner = clu_owner_of(c, h);
-	part = (uint16_t)trk_part_of(c->t, h);
+	if (xo->part < 0)
+		return origin_take_read(x, xo, rf);
+	owner = clu_owner_of(c, xo->hash);
+	part = (uint16_t)xo->part;
 	if (owner == 0 && !c->ready)
 		return refuse_not_ready(x, rf);
 	if (owner == 0) {
@@ -639,18 +638,17 @@ clu_request_mapped(struct clu *c, const uint8_t tag[CLU_CLIENT_TAG],
  * Never forwarded again, so disagreeing views cannot make a loop.
  */
 static int
-owner_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+owner_take(const struct exec_op *xo, void *arg, struct exec_refusal *rf)
 {
 	struct clu_reqctx *x = arg;
 	struct clu *c = x->c;
 	uint32_t owner;
-	uint64_t h;
 
-	if (!exec_op_write_hash(op, &h))
+	if (xo->part < 0)
 		return EXEC_TAKE_RUN;
-	if (!c->ready || c->part[trk_part_of(c->t, h)].verifying)
+	if (!c->ready || c->part[xo->part].verifying)
 		return refuse_not_ready(x, rf);
-	owner = clu_owner_of(c, h);
+	owner = clu_owner_of(c, xo->hash);
 	if (owner == c->cfg.node_id)
 		return EXEC_TAKE_RUN;
 	if (owner != 0) {

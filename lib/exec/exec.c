@@ -319,11 +319,13 @@ lease_granted(const struct exec_node *node, uint32_t ttl_ms)
 }
 
 static void
-reg_from_op(const struct proto_op *op, const struct exec_node *node,
+reg_from_op(const struct exec_ctx *c, const struct proto_op *op,
 		struct trk_reg *r)
 {
+	const struct exec_node *node = c->node;
+
 	memset(r, 0, sizeof(*r));
-	r->key = trk_key(op->name.ptr, op->name.len);
+	r->key = exec_name_key(c);
 	r->handle = op->handle;
 	r->ep.family = op->ep.family;
 	r->ep.port = op->ep.port;
@@ -374,7 +376,7 @@ op_register(struct exec_ctx *c, const struct proto_op *op)
 	struct trk_reg r;
 	int rc;
 
-	reg_from_op(op, c->node, &r);
+	reg_from_op(c, op, &r);
 	rc = trk_register(c->t, &r, c->now, &e);
 	if (rc == TRK_OK)
 		reply_large(c, op, PROTO_ST_OK, add_receipt, e);
@@ -393,7 +395,7 @@ op_whereis_or_register(struct exec_ctx *c, const struct proto_op *op)
 	struct trk_reg r;
 	int rc;
 
-	reg_from_op(op, c->node, &r);
+	reg_from_op(c, op, &r);
 	rc = trk_whereis_or_register(c->t, &r, c->now, &e);
 	if (rc == TRK_OK || rc == TRK_EXISTS) {
 		struct entry_arg a = { e, PROTO_ST_OK, rc == TRK_OK ?
@@ -407,7 +409,7 @@ op_whereis_or_register(struct exec_ctx *c, const struct proto_op *op)
 static void
 op_unregister(struct exec_ctx *c, const struct proto_op *op)
 {
-	struct trk_key k = trk_key(op->name.ptr, op->name.len);
+	struct trk_key k = exec_name_key(c);
 	bool check = (op->flags & PROTO_OPF_EXPECT_HANDLE) != 0;
 	const struct trk_entry *e;
 	int rc;
@@ -426,7 +428,7 @@ op_unregister(struct exec_ctx *c, const struct proto_op *op)
 static void
 op_whereis(struct exec_ctx *c, const struct proto_op *op)
 {
-	struct trk_key k = trk_key(op->name.ptr, op->name.len);
+	struct trk_key k = exec_name_key(c);
 	const struct trk_entry *e = trk_whereis(c->t, &k, c->now);
 	struct entry_arg a = { e, PROTO_ST_OK, 0 };
 
@@ -439,8 +441,8 @@ op_whereis(struct exec_ctx *c, const struct proto_op *op)
 static void
 op_join_leave(struct exec_ctx *c, const struct proto_op *op)
 {
-	struct trk_key g = trk_key(op->group.ptr, op->group.len);
-	struct trk_key k = trk_key(op->name.ptr, op->name.len);
+	struct trk_key g = exec_group_key(c);
+	struct trk_key k = exec_name_key(c);
 	int rc;
 
 	if (op->opcode == PROTO_OP_JOIN)
@@ -727,7 +729,8 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 		.credit_bytes = PROTO_HDR_LEN };
 	struct exec_refusal rf;
 	struct proto_req r;
-	struct proto_op op;
+	struct exec_op xo;
+	struct proto_op *op = &xo.op;
 	int rc, verdict;
 
 	out->n = 0;
@@ -748,28 +751,35 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 			c.budget.reply_bytes_max = 0;
 	}
 	exec_reply_open(&c);
-	while ((rc = proto_req_next_op(&r, &op)) != PROTO_END) {
-		bool mapped = map_index(o, &op);
+	c.cur = &xo;
+	while ((rc = proto_req_next_op(&r, op)) != PROTO_END) {
+		uint16_t pos = op->index;
+		bool mapped = map_index(o, op);
 
 		c.more_ops = r.next < r.nops;
 		verdict = EXEC_TAKE_RUN;
+		if (rc == 0 && o != NULL && o->hashes != NULL &&
+		    pos < o->nhashes)
+			exec_op_hashed(t, &xo, &o->hashes[pos]);
+		else if (rc == 0)
+			exec_op_hash(t, &xo);
 		if (mapped && rc == 0 && o != NULL && o->take != NULL) {
 			rf = (struct exec_refusal){ PROTO_ST_INTERNAL, 0 };
-			verdict = o->take(&op, o->arg, &rf);
+			verdict = o->take(&xo, o->arg, &rf);
 		}
 		if (verdict == EXEC_TAKE_SKIP)
 			continue;	/* answered elsewhere, with its share */
-		credit_op(&c, &op);
+		credit_op(&c, op);
 		if (!mapped)
-			exec_reply_status(&c, &op, PROTO_ST_INTERNAL);
-		else if (rc == PROTO_EMALFORMED && !implemented(node, &op))
-			exec_reply_status(&c, &op, PROTO_ST_UNSUPPORTED);
+			exec_reply_status(&c, op, PROTO_ST_INTERNAL);
+		else if (rc == PROTO_EMALFORMED && !implemented(node, op))
+			exec_reply_status(&c, op, PROTO_ST_UNSUPPORTED);
 		else if (rc != 0)
-			reply_bad_field(&c, &op, rc);
+			reply_bad_field(&c, op, rc);
 		else if (verdict == EXEC_TAKE_REFUSE)
-			reply_refusal(&c, &op, &rf);
+			reply_refusal(&c, op, &rf);
 		else
-			dispatch(&c, &op);
+			dispatch(&c, op);
 	}
 	exec_reply_close(&c);
 	return EXEC_ANSWERED;
@@ -782,26 +792,40 @@ exec_datagram(struct trk *t, const struct exec_node *node, const void *req,
 	return exec_datagram_opts(t, node, req, len, now, NULL, out);
 }
 
-bool
-exec_op_write_hash(const struct proto_op *op, uint64_t *hash)
+/* Ops that carry a name, and those that carry a group. */
+static bool
+has_name(uint8_t opcode)
 {
-	switch (op->opcode) {
-	case PROTO_OP_REGISTER:
-	case PROTO_OP_WHEREIS_OR_REGISTER:
-	case PROTO_OP_UNREGISTER:
-	case PROTO_OP_JOIN:
-	case PROTO_OP_LEAVE:
-		*hash = ring_hash_name(op->name.ptr, op->name.len);
-		return true;
-	default:
-		return false;
-	}
+	return exec_opcode_writes(opcode) || opcode == PROTO_OP_WHEREIS;
 }
 
-int
-exec_op_partition(const struct trk *t, const struct proto_op *op)
+static bool
+has_group(uint8_t opcode)
 {
-	uint64_t h;
+	return opcode == PROTO_OP_JOIN || opcode == PROTO_OP_LEAVE ||
+		opcode == PROTO_OP_MEMBERS;
+}
 
-	return exec_op_write_hash(op, &h) ? (int)trk_part_of(t, h) : -1;
+void
+exec_op_hashed(const struct trk *t, struct exec_op *xo,
+		const struct exec_hashes *h)
+{
+	xo->hash = has_name(xo->op.opcode) ? h->name : 0;
+	xo->group_hash = has_group(xo->op.opcode) ? h->group : 0;
+	xo->part = exec_opcode_writes(xo->op.opcode) ?
+		(int32_t)trk_part_of(t, xo->hash) : -1;
+}
+
+void
+exec_op_hash(const struct trk *t, struct exec_op *xo)
+{
+	const struct proto_op *op = &xo->op;
+	struct exec_hashes h = {
+		.name = has_name(op->opcode) ?
+			ring_hash_name(op->name.ptr, op->name.len) : 0,
+		.group = has_group(op->opcode) ?
+			ring_hash_name(op->group.ptr, op->group.len) : 0,
+	};
+
+	exec_op_hashed(t, xo, &h);
 }

@@ -13,7 +13,7 @@
  * Writes (REGISTER, WHEREIS_OR_REGISTER, UNREGISTER, JOIN, LEAVE) go to
  * the tracker as they are: the caller must be the owner thread of every
  * written name's partition (the data plane steers or forwards ops to make
- * that true; exec_op_partition() tells which partition an op writes).
+ * that true; struct exec_op says which partition an op writes).
  */
 #ifndef SWARM_EXEC_H
 #define SWARM_EXEC_H
@@ -138,6 +138,36 @@ struct exec_budget {
 	uint32_t cursor_tag[2];		/* 0: no source verification */
 };
 
+/*
+ * One op of a request as every layer of a node sees it: decoded once, its
+ * names hashed once (ring_hash_name, the hash that places them), and the
+ * partition it writes. exec builds it for each well-formed op and hands
+ * it to the take hook; the steering, the cluster's owner routing and the
+ * tracker calls all use these hashes, none hashes the name again.
+ */
+struct exec_op {
+	struct proto_op op;
+	uint64_t hash;		/* of op.name; 0 when the op has none */
+	uint64_t group_hash;	/* of op.group; 0 when the op has none */
+	int32_t part;		/* partition the op writes; -1: it only reads */
+};
+
+/* The hashes of one op, carried to the hop that runs it. */
+struct exec_hashes {
+	uint64_t name;
+	uint64_t group;
+};
+
+/*
+ * Fills xo's hashes and partition from xo->op (a well-formed op). For JOIN
+ * and LEAVE the partition is the member name's, which holds the
+ * membership. Pure.
+ */
+void exec_op_hash(const struct trk *t, struct exec_op *xo);
+/* The same with hashes an earlier hop computed (h, for xo->op's names). */
+void exec_op_hashed(const struct trk *t, struct exec_op *xo,
+		const struct exec_hashes *h);
+
 /* What the take hook decided for one op. */
 enum exec_take {
 	EXEC_TAKE_SKIP = 0,	/* the caller sees to its answer (forwarded) */
@@ -170,7 +200,7 @@ struct exec_opts {
 	 * caller, who must see to its answer; EXEC_TAKE_REFUSE answers it
 	 * with what the hook wrote into *refusal, in this run's replies.
 	 */
-	int (*take)(const struct proto_op *op, void *arg,
+	int (*take)(const struct exec_op *op, void *arg,
 			struct exec_refusal *refusal);
 	void *arg;
 	/*
@@ -181,6 +211,14 @@ struct exec_opts {
 	size_t dgram_cap;
 	/* The byte budget (zeroed: none, today's datagram budget only). */
 	struct exec_budget budget;
+	/*
+	 * Hashes an earlier hop computed (NULL: exec hashes): op i of this
+	 * datagram (its position, before index_map) gets the name and group
+	 * hashes hashes[i], for i < nhashes. The caller vouches that they
+	 * are those of op i's names: a sub-request built from exec_ops.
+	 */
+	const struct exec_hashes *hashes;
+	size_t nhashes;
 };
 
 /*
@@ -219,19 +257,6 @@ uint8_t exec_status_of(int trk_status);
 
 /* True for the ops that read the registry (WHEREIS, REGISTERED, MEMBERS). */
 bool exec_opcode_reads_registry(uint8_t opcode);
-
-/*
- * Partition a decoded op writes, or -1 for ops that only read. Pure; used
- * by the data plane to steer writes to their owner.
- */
-int exec_op_partition(const struct trk *t, const struct proto_op *op);
-
-/*
- * For a write op, the hash of the name that places it (the entry's name;
- * for JOIN and LEAVE the member's, whose partition holds the membership)
- * into *hash, and true; false for ops that only read. Pure.
- */
-bool exec_op_write_hash(const struct proto_op *op, uint64_t *hash);
 
 /* True for the opcodes that write (REGISTER, WHEREIS_OR_REGISTER,
  * UNREGISTER, JOIN, LEAVE). Pure. */

@@ -34,7 +34,23 @@ struct exec_ctx {
 	size_t spent;
 	bool more_ops;
 	uint32_t retry_ms;		/* hint of the refusal being answered */
+	const struct exec_op *cur;	/* the op being run: its hashes */
 };
+
+/* The tracker keys of the op being run, with the hashes exec_op carries. */
+static inline struct trk_key
+exec_name_key(const struct exec_ctx *c)
+{
+	return trk_key_hashed(c->cur->op.name.ptr, c->cur->op.name.len,
+			c->cur->hash);
+}
+
+static inline struct trk_key
+exec_group_key(const struct exec_ctx *c)
+{
+	return trk_key_hashed(c->cur->op.group.ptr, c->cur->op.group.len,
+			c->cur->group_hash);
+}
 
 /* Start out->dgram[out->n] as the current reply datagram. */
 void exec_reply_open(struct exec_ctx *c);

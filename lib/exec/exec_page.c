@@ -171,8 +171,8 @@ exec_page(struct exec_ctx *c, const struct proto_op *op)
 	size_t want, n, k, room, hidden;
 	bool done;
 
-	if (op->opcode == PROTO_OP_MEMBERS) {	/* hashed once, not per retry */
-		gkey = trk_key(op->group.ptr, op->group.len);
+	if (op->opcode == PROTO_OP_MEMBERS) {
+		gkey = exec_group_key(c);
 		group = &gkey;
 	}
 	if (op->cursor.len != 0 && op->cursor.len != sizeof(start.b)) {

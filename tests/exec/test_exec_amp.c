@@ -785,8 +785,9 @@ struct split {
 };
 
 static int
-split_take(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+split_take(const struct exec_op *xo, void *arg, struct exec_refusal *rf)
 {
+	const struct proto_op *op = &xo->op;
 	struct split *s = arg;
 	size_t share = exec_budget_share(s->b, s->len, exec_op_len(op));
 	unsigned int p;

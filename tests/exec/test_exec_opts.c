@@ -132,8 +132,9 @@ test_short_map_answers_internal(void **state)
 
 /* Takes only the ops whose name is "a": the others are someone else's. */
 static int
-take_a_only(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+take_a_only(const struct exec_op *xo, void *arg, struct exec_refusal *rf)
 {
+	const struct proto_op *op = &xo->op;
 	int *skipped = arg;
 
 	(void)rf;
@@ -166,12 +167,101 @@ test_take_hook_skips_ops(void **state)
 }
 
 static int
-take_none(const struct proto_op *op, void *arg, struct exec_refusal *rf)
+take_none(const struct exec_op *op, void *arg, struct exec_refusal *rf)
 {
 	(void)op;
 	(void)arg;
 	(void)rf;
 	return EXEC_TAKE_SKIP;
+}
+
+/* What the take hook was shown, per op. */
+struct seen {
+	unsigned int n;
+	struct exec_op xo[8];
+};
+
+static int
+take_record(const struct exec_op *xo, void *arg, struct exec_refusal *rf)
+{
+	struct seen *s = arg;
+
+	(void)rf;
+	if (s->n < 8)
+		s->xo[s->n++] = *xo;
+	return EXEC_TAKE_RUN;
+}
+
+/* Every op reaches the hook hashed once, with the partition it writes,
+ * and runs with those hashes: the entry lands where the hash says. */
+static void
+test_take_hook_sees_hashes(void **state)
+{
+	struct fx *f = *state;
+	struct proto_endpoint ep = { .family = PROTO_AF_IPV4, .port = 9,
+				     .addr = { 10, 0, 0, 9 } };
+	struct seen s = { 0 };
+	struct exec_opts o = { .take = take_record, .arg = &s };
+	uint64_t hx = ring_hash_name("dev-x", 5), hg = ring_hash_name("grp", 3);
+	struct proto_enc e;
+
+	proto_req_init(&e, f->req, sizeof(f->req), 77);
+	assert_int_equal(proto_req_add_register(&e, "dev-x", 5, 1, &ep, NULL,
+			0, 0), 0);
+	assert_int_equal(proto_req_add_join(&e, "grp", 3, "dev-x", 5), 0);
+	assert_int_equal(proto_req_add_whereis(&e, "dev-x", 5), 0);
+	assert_int_equal(proto_req_add_members(&e, "grp", 3, NULL, 0, 10), 0);
+	assert_int_equal(proto_req_add_status(&e), 0);
+	f->len = proto_enc_finish(&e);
+	exec_datagram_opts(f->t, &f->node, f->req, f->len, NOW, &o, &f->out);
+	assert_int_equal(s.n, 5);
+	/* REGISTER and JOIN write the name's partition */
+	assert_int_equal(s.xo[0].hash, hx);
+	assert_int_equal(s.xo[0].group_hash, 0);
+	assert_int_equal(s.xo[0].part, (int32_t)trk_part_of(f->t, hx));
+	assert_int_equal(s.xo[1].hash, hx);
+	assert_int_equal(s.xo[1].group_hash, hg);
+	assert_int_equal(s.xo[1].part, (int32_t)trk_part_of(f->t, hx));
+	/* reads: hashed, no partition written */
+	assert_int_equal(s.xo[2].hash, hx);
+	assert_int_equal(s.xo[2].part, -1);
+	assert_int_equal(s.xo[3].hash, 0);
+	assert_int_equal(s.xo[3].group_hash, hg);
+	assert_int_equal(s.xo[3].part, -1);
+	assert_int_equal(s.xo[4].hash, 0);
+	assert_int_equal(s.xo[4].group_hash, 0);
+	assert_int_equal(s.xo[4].part, -1);
+	/* the ops ran with those hashes */
+	assert_non_null(trk_whereis(f->t, &(struct trk_key){ "dev-x", 5, hx },
+			NOW));
+	assert_int_equal(f->out.ops, 5);
+}
+
+/* Hashes carried from an earlier hop are used as they are, not computed
+ * again (a wrong one, here on purpose, shows where the entry went). */
+static void
+test_carried_hashes_are_used(void **state)
+{
+	struct fx *f = *state;
+	struct exec_hashes h[4] = { { .name = 0x1234 }, { 0 }, { 0 },
+		{ .name = ring_hash_name("c", 1) } };
+	struct seen s = { 0 };
+	struct exec_opts o = { .take = take_record, .arg = &s, .hashes = h,
+		.nhashes = 1 };
+
+	build(f);	/* REGISTER a, WHEREIS b, WHEREIS a, REGISTER c */
+	exec_datagram_opts(f->t, &f->node, f->req, f->len, NOW, &o, &f->out);
+	assert_int_equal(s.n, 4);
+	assert_int_equal(s.xo[0].hash, 0x1234);
+	assert_int_equal(s.xo[0].part, (int32_t)trk_part_of(f->t, 0x1234));
+	/* beyond nhashes: hashed here */
+	assert_int_equal(s.xo[1].hash, ring_hash_name("b", 1));
+	assert_non_null(trk_whereis(f->t, &(struct trk_key){ "a", 1, 0x1234 },
+			NOW));
+	assert_null(trk_whereis(f->t, &(struct trk_key){ "a", 1,
+			ring_hash_name("a", 1) }, NOW));
+	assert_non_null(trk_whereis(f->t, &(struct trk_key){ "c", 1,
+			ring_hash_name("c", 1) }, NOW));
 }
 
 static void
@@ -243,6 +333,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_short_map_answers_internal,
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_take_hook_skips_ops,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_hook_sees_hashes,
+				setup, teardown),
+		cmocka_unit_test_setup_teardown(test_carried_hashes_are_used,
 				setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_skipped_sends_nothing,
 				setup, teardown),

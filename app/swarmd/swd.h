@@ -96,7 +96,7 @@ struct swd_params {
 	uint32_t mbufs;
 	/*
 	 * The reply byte budget of sources outside trusted (trusted_clients,
-	 * the subnet of ip resolved): see swd_fwd_budget(). false: none for
+	 * the subnet of ip resolved): see swd_budget(). false: none for
 	 * anybody (a data plane set up without a configuration).
 	 */
 	bool budget_untrusted;
@@ -104,10 +104,20 @@ struct swd_params {
 	struct swd_net trusted[SWD_TRUSTED_MAX + 1];
 };
 
+/* Frames waiting for the next tx burst of one worker (swd_tx.c). */
+struct swd_txq {
+	struct rte_mbuf *m[SWD_MAX_BURST];
+	uint16_t n;
+	uint64_t drain_tsc;		/* tx_drain_us in TSC cycles */
+	uint64_t last_tsc;		/* the last timed drain */
+};
+
+/* One worker lcore's own state (DPDK's per-lcore conf): only it writes. */
 struct swd_worker {
 	unsigned int lcore_id;
 	uint16_t queue;			/* rx/tx queue index == worker index */
 	uint16_t index;
+	struct swd_txq txq;
 	struct rte_ring *fwd;		/* sub-requests for this worker */
 	struct exec_out *out;		/* reply scratch (large: heap) */
 	struct swd_fwd *fwd_state;	/* forwarding scratch (swd_fwd.c) */
@@ -140,11 +150,12 @@ struct swd_cluster_stats {
 
 extern struct swd_ctx swd;
 
-/* swd_worker.c: messages at or above log_level (warnings and errors to stderr,
- * the rest to stdout, flushed). Any thread. */
+/* swd_core.c: the context; messages at or above log_level (warnings and
+ * errors to stderr, the rest to stdout, flushed); the ms clock. Any thread. */
 bool swd_log_on(enum swd_log_level level);
 void swd_log(enum swd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+uint64_t swd_now_ms(const struct swd_ctx *c);
 
 /* swd_port.c: mempool and port set-up, one rx/tx queue per worker. */
 int swd_port_init(struct swd_ctx *c);
@@ -152,34 +163,46 @@ void swd_port_close(struct swd_ctx *c);
 
 /* swd_worker.c: the lcore loop (rte_eal_remote_launch entry point). */
 int swd_worker_main(void *arg);
-uint64_t swd_now_ms(const struct swd_ctx *c);
 
 /* swd_fwd.c: splitting a request between workers. */
 struct swd_fwd;
 int swd_fwd_init(struct swd_ctx *c);
 void swd_fwd_free(struct swd_ctx *c);
 /* Executes a request on worker w, forwarding foreign writes; the reply
- * budget follows from the client's address (swd_fwd_budget). */
+ * budget follows from the client's address (swd_budget). */
 void swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
 		struct rte_mbuf *m, const uint8_t *req, size_t len,
 		uint64_t now);
-/*
- * The reply budget of a request of len bytes from pkt's source at time now
- * into *b: none (zeroed) for a trusted source; else EXEC_AMP x len bytes
- * and the source's cursor tags (a keyed hash of its address and the
- * 65.5 s period, the current and the previous one). Any worker.
- */
-void swd_fwd_budget(const struct net_pkt *pkt, size_t len, uint64_t now,
-		struct exec_budget *b);
 /* Executes up to a burst of sub-requests other workers sent to w. */
 uint16_t swd_fwd_serve(struct swd_worker *w, uint64_t now);
 
-/* swd_worker.c: send reply datagrams in out to the client of pkt. */
+/*
+ * swd_budget.c: the reply budget of a request of len bytes from pkt's
+ * source at time now into *b: none (zeroed) for a trusted source; else
+ * EXEC_AMP x len bytes and the source's cursor tags (a keyed hash of its
+ * address and the 65.5 s period, the current and the previous one). Any
+ * worker, once swd_budget_init() drew the key (at start-up).
+ */
+int swd_budget_init(void);
+void swd_budget(const struct net_pkt *pkt, size_t len, uint64_t now,
+		struct exec_budget *b);
+
+/*
+ * swd_tx.c, the worker that owns w only: its tx buffer (init at the start
+ * of its loop; flush; flush when the drain timer expired at tsc; queue a
+ * frame), the reply datagrams of out to the client of pkt (the first in
+ * reuse, the request's mbuf, if not NULL), and one reply datagram.
+ */
+void swd_tx_init(struct swd_worker *w);
+void swd_tx_flush(struct swd_worker *w);
+void swd_tx_drain(struct swd_worker *w, uint64_t tsc);
+void swd_tx_queue(struct swd_worker *w, struct rte_mbuf *m);
+/* Builds the reply frame of dgram to pkt's client in m (reset or fresh)
+ * and queues it. */
+void swd_tx_reply(struct swd_worker *w, struct rte_mbuf *m,
+		const struct net_pkt *pkt, const uint8_t *dgram, size_t len);
 void swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
 		struct rte_mbuf *reuse, const struct exec_out *out);
-
-/* swd_worker.c: queue a frame for tx; send one reply datagram to pkt. */
-void swd_tx_queue(struct swd_worker *w, struct rte_mbuf *m);
 void swd_send_one(struct swd_worker *w, const struct net_pkt *pkt,
 		const uint8_t *dgram, size_t len);
 

@@ -348,7 +348,7 @@ swd_cluster_request(const struct net_pkt *pkt, const uint8_t *req,
 	struct exec_budget own;
 
 	if (budget == NULL) {
-		swd_fwd_budget(pkt, len, now, &own);
+		swd_budget(pkt, len, now, &own);
 		budget = &own;
 	}
 	memcpy(tag, pkt, sizeof(*pkt));

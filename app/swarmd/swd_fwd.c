@@ -14,14 +14,11 @@
  * answered `overloaded` (not executed) by the receiving worker, so the
  * client knows to retry them and nothing waits silently.
  *
- * The reply budget (docs/protocol.md 5.1): a request from a source outside
- * trusted_clients may draw EXEC_AMP reply bytes per request byte. The
- * receiving worker's run keeps to the shares of the ops it answers; a
- * sub-request carries the shares of its ops as its own budget, and is only
- * started for an op whose share pays for its reply datagram
- * (EXEC_PART_MIN): a smaller op is refused `overloaded`. Page cursors
- * handed to such a source carry a tag (a keyed hash of its address and the
- * time) that verifies it when it comes back (exec_budget).
+ * The reply budget (swd_budget.c): the receiving worker's run keeps to
+ * the shares of the ops it answers; a sub-request carries the shares of
+ * its ops as its own budget, and is only started for an op whose share
+ * pays for its reply datagram (EXEC_PART_MIN): a smaller op is refused
+ * `overloaded`.
  *
  * With one worker nothing is ever forwarded and this costs one partition
  * lookup per write op.
@@ -32,15 +29,8 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include <sodium.h>
-
 #include "swd.h"
 
-/* Cursor tags change every 2^16 ms (65.5 s); the previous one still counts. */
-#define TAG_PERIOD_SHIFT 16
-
-/* The secret of the cursor tags, drawn at start-up (read-only afterwards). */
-static uint8_t tag_key[crypto_shorthash_KEYBYTES];
 
 struct swd_fwd_msg {
 	struct net_pkt client;		/* where the answers go */
@@ -71,9 +61,8 @@ swd_fwd_init(struct swd_ctx *c)
 {
 	uint32_t i;
 
-	if (sodium_init() < 0)
+	if (swd_budget_init() != 0)
 		return -1;
-	randombytes_buf(tag_key, sizeof(tag_key));
 	if (c->nworkers > 1) {
 		c->fwd_pool = rte_mempool_create("swd_fwd", 4096 - 1,
 				sizeof(struct swd_fwd_msg), 64, 0, NULL, NULL,
@@ -251,48 +240,6 @@ count_out(struct swd_worker *w, const struct exec_out *out)
 		w->stats.op_status[s] += out->status[s];
 }
 
-/* The tag of source address ip (network order) in period p. */
-static uint32_t
-source_tag(rte_be32_t ip, uint64_t p)
-{
-	uint8_t in[12], h[crypto_shorthash_BYTES];
-	uint32_t t;
-	int i;
-
-	memcpy(in, &ip, 4);
-	for (i = 0; i < 8; i++)
-		in[4 + i] = (uint8_t)(p >> (8 * i));
-	crypto_shorthash(h, in, sizeof(in), tag_key);
-	memcpy(&t, h, sizeof(t));
-	return t != 0 ? t : 1;	/* 0 means "no tag" */
-}
-
-static bool
-trusted(uint32_t ip)
-{
-	uint32_t i;
-
-	for (i = 0; i < swd.prm.ntrusted; i++)
-		if ((ip & swd.prm.trusted[i].mask) == swd.prm.trusted[i].net)
-			return true;
-	return false;
-}
-
-void
-swd_fwd_budget(const struct net_pkt *pkt, size_t len, uint64_t now,
-		struct exec_budget *b)
-{
-	uint64_t p = now >> TAG_PERIOD_SHIFT;
-
-	memset(b, 0, sizeof(*b));
-	if (!swd.prm.budget_untrusted ||
-	    trusted(rte_be_to_cpu_32(pkt->src_ip)))
-		return;
-	b->reply_bytes_max = EXEC_AMP * len;
-	b->cursor_tag[0] = source_tag(pkt->src_ip, p);
-	b->cursor_tag[1] = source_tag(pkt->src_ip, p - 1);
-}
-
 void
 swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
 		struct rte_mbuf *m, const uint8_t *req, size_t len,
@@ -302,7 +249,7 @@ swd_fwd_execute(struct swd_worker *w, const struct net_pkt *pkt,
 	struct exec_opts o = { .take = swd.nworkers > 1 ? fwd_take : NULL,
 		.arg = f };
 
-	swd_fwd_budget(pkt, len, now, &o.budget);
+	swd_budget(pkt, len, now, &o.budget);
 	f->w = w;
 	f->pkt = pkt;
 	f->budget = o.budget;

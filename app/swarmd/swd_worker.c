@@ -6,7 +6,7 @@
  * and ICMP echo in place; run protocol datagrams through lib/exec
  * (splitting foreign writes off to their owner,
  * swd_fwd.c); serve sub-requests other workers forwarded here; flush the
- * tx buffer when it is full or the drain timer expired; reclaim expired
+ * tx buffer when its drain timer expired (swd_tx.c); reclaim expired
  * leases of the worker's partitions every lease_sweep_ms; on worker 0 (the
  * main lcore), sample the port's counters every SWD_PORT_SAMPLE_MS and
  * print the counter line every stats_interval_s; announce one RCU
@@ -32,7 +32,6 @@
  * it sleeps so that it never holds up a grace period. A 2-core test
  * machine can then run several swarmd processes and a client.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,123 +44,6 @@
 
 #include "swd.h"
 
-struct swd_ctx swd;
-
-bool
-swd_log_on(enum swd_log_level level)
-{
-	return level <= swd.prm.log_level;
-}
-
-void
-swd_log(enum swd_log_level level, const char *fmt, ...)
-{
-	FILE *f = level <= SWD_LOG_WARNING ? stderr : stdout;
-	va_list ap;
-
-	if (!swd_log_on(level))
-		return;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fflush(f);
-}
-
-uint64_t
-swd_now_ms(const struct swd_ctx *c)
-{
-	return rte_get_tsc_cycles() / (c->tsc_hz / 1000);
-}
-
-/* Frames waiting for the next tx burst of this worker. */
-struct swd_txq {
-	struct rte_mbuf *m[SWD_MAX_BURST];
-	uint16_t n;
-};
-
-static RTE_DEFINE_PER_LCORE(struct swd_txq, txq);
-
-static void
-tx_flush(struct swd_worker *w)
-{
-	struct swd_txq *q = &RTE_PER_LCORE(txq);
-	uint16_t sent;
-
-	if (q->n == 0)
-		return;
-	sent = rte_eth_tx_burst(swd.prm.port_id, w->queue, q->m, q->n);
-	w->stats.tx_pkts += sent;
-	if (sent < q->n) {
-		w->stats.tx_dropped += q->n - sent;
-		rte_pktmbuf_free_bulk(&q->m[sent], q->n - sent);
-	}
-	q->n = 0;
-}
-
-void
-swd_tx_queue(struct swd_worker *w, struct rte_mbuf *m)
-{
-	struct swd_txq *q = &RTE_PER_LCORE(txq);
-
-	if (q->n == RTE_DIM(q->m))
-		tx_flush(w);
-	q->m[q->n++] = m;
-	if (q->n >= swd.prm.burst)
-		tx_flush(w);
-}
-
-void
-swd_send_replies(struct swd_worker *w, const struct net_pkt *pkt,
-		struct rte_mbuf *reuse, const struct exec_out *out)
-{
-	size_t k;
-
-	for (k = 0; k < out->n; k++) {
-		struct rte_mbuf *m = reuse;
-		uint8_t *frame;
-		size_t flen;
-
-		reuse = NULL;
-		if (m != NULL)
-			rte_pktmbuf_reset(m);	/* a request mbuf: fresh ones are */
-		else if ((m = rte_pktmbuf_alloc(swd.pool)) == NULL) {
-			w->stats.mbuf_alloc_failed++;
-			continue;
-		}
-		frame = rte_pktmbuf_mtod(m, uint8_t *);
-		memcpy(frame + NET_UDP_HDRS_LEN, out->dgram[k], out->len[k]);
-		flen = net_udp_reply(frame, pkt, &swd.prm.ifc, out->len[k],
-				false);
-		m->data_len = (uint16_t)flen;
-		m->pkt_len = (uint32_t)flen;
-		w->stats.replies++;
-		swd_tx_queue(w, m);
-	}
-	if (reuse != NULL)
-		rte_pktmbuf_free(reuse);
-}
-
-void
-swd_send_one(struct swd_worker *w, const struct net_pkt *pkt,
-		const uint8_t *dgram, size_t len)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(swd.pool);
-	uint8_t *frame;
-	size_t flen;
-
-	if (m == NULL) {
-		w->stats.mbuf_alloc_failed++;
-		return;
-	}
-	frame = rte_pktmbuf_mtod(m, uint8_t *);
-	memcpy(frame + NET_UDP_HDRS_LEN, dgram, len);
-	flen = net_udp_reply(frame, pkt, &swd.prm.ifc, len, false);
-	m->data_len = (uint16_t)flen;
-	m->pkt_len = (uint32_t)flen;
-	w->stats.replies++;
-	swd_tx_queue(w, m);
-}
-
 /* Answers a shed request overloaded in its own mbuf (swd_shed.c). */
 static void
 shed_answer(struct swd_worker *w, struct rte_mbuf *m,
@@ -171,23 +53,15 @@ shed_answer(struct swd_worker *w, struct rte_mbuf *m,
 	uint8_t rep[PROTO_HDR_LEN + PROTO_REP_HDR_LEN + 4];
 	size_t len = swd_shed_reply(rep, sizeof(rep), req, pkt->payload_len,
 			retry_ms);
-	uint8_t *frame;
-	size_t flen;
 
 	if (len == 0) {		/* cannot happen: the header was checked */
 		rte_pktmbuf_free(m);
 		return;
 	}
 	rte_pktmbuf_reset(m);
-	frame = rte_pktmbuf_mtod(m, uint8_t *);
-	memcpy(frame + NET_UDP_HDRS_LEN, rep, len);
-	flen = net_udp_reply(frame, pkt, &swd.prm.ifc, len, false);
-	m->data_len = (uint16_t)flen;
-	m->pkt_len = (uint32_t)flen;
 	w->stats.shed++;
-	w->stats.replies++;
 	w->stats.op_status[PROTO_ST_OVERLOADED]++;
-	swd_tx_queue(w, m);
+	swd_tx_reply(w, m, pkt, rep, len);
 }
 
 static void
@@ -321,15 +195,14 @@ swd_worker_main(void *arg)
 {
 	struct swd_worker *w = arg;
 	struct swd_rxq rxq;		/* 32 KiB: the lcore's stack */
-	uint64_t drain_tsc = (swd.tsc_hz + 999999) / 1000000 *
-		swd.prm.tx_drain_us;
-	uint64_t last_drain = rte_get_tsc_cycles(), next_sweep = 0;
+	uint64_t next_sweep = 0;
 	uint64_t next_stats = swd_now_ms(&swd) + swd.prm.stats_interval_ms;
 	uint64_t next_port = 0;
 	struct swd_shed shed;
 	uint32_t empty = 0, sleep_us = 1, n, i;
 
 	rxq.head = rxq.n = 0;
+	swd_tx_init(w);
 	swd_shed_init(&shed);
 	urcu_qsbr_register_thread();
 	while (!swd.quit) {
@@ -357,10 +230,7 @@ swd_worker_main(void *arg)
 		n += swd_fwd_serve(w, now);
 		if (swd.cl != NULL && w->index == 0)
 			n += swd_cluster_poll(w, now);
-		if (tsc - last_drain > drain_tsc) {
-			tx_flush(w);
-			last_drain = tsc;
-		}
+		swd_tx_drain(w, tsc);
 		if (w->index == 0 && now >= next_port) {
 			swd_port_sample(&swd, now);
 			next_port = now + SWD_PORT_SAMPLE_MS;
@@ -384,7 +254,7 @@ swd_worker_main(void *arg)
 		w->stats.idle_polls++;
 		if (swd.prm.idle == SWD_IDLE_BACKOFF &&
 				++empty >= swd.prm.idle_pause_polls) {
-			tx_flush(w);
+			swd_tx_flush(w);
 			sleep_us = idle_backoff(w, sleep_us);
 		} else {
 			rte_pause();
@@ -397,7 +267,7 @@ swd_worker_main(void *arg)
 	}
 	if (swd.cl != NULL && w->index == 0)
 		swd_cluster_stop(w, swd_now_ms(&swd));
-	tx_flush(w);
+	swd_tx_flush(w);
 	if (w->index == 0)	/* the final counters */
 		swd_port_sample(&swd, swd_now_ms(&swd));
 	urcu_qsbr_unregister_thread();

@@ -480,12 +480,13 @@ check_5() {
 }
 
 check_6() {
-	local n=$CLUSTER_STORM_NAMES i t0 t rc bad=() pids=() wantn
+	local n=$CLUSTER_STORM_NAMES i t0 t rc bad=() pids=() wantn missed
 	for i in 1 2 3; do
 		LO[i]=$(((i - 1) * n / 3))
 		HI[i]=$((i * n / 3))
 	done
 	note "storm: $n names '$STORM_PAT', through node 1 [${LO[1]}, ${HI[1]}), node 2 [${LO[2]}, ${HI[2]}), node 3 [${LO[3]}, ${HI[3]})"
+	missed=$(missed_of 1 2 3)
 	t0=$(now_ms)
 	for i in 1 2 3; do
 		# shellcheck disable=SC2086  # CLUSTER_STORM_OPTS is a list of options
@@ -506,6 +507,7 @@ check_6() {
 			echo "(killed: no end after ${CLUSTER_STORM_TIMEOUT_S} s, CLUSTER_STORM_TIMEOUT_S)" >>"$TMPD/storm$i.out"
 	done
 	t=$(($(now_ms) - t0))
+	note "frames the nodes' ports lost during the storm (rx.missed): $(missed_since "$missed" 1 2 3)"
 	for i in 1 2 3; do
 		EXP[i]=$((EXP[i] + HI[i] - LO[i]))
 	done
@@ -631,7 +633,7 @@ check_7() {
 }
 
 check_8() {
-	local t0 t1 wantn r saw pushed=()
+	local t0 t1 wantn r saw pushed=() missed
 	if running 3; then
 		note "set-up: node 3 runs; killing it (kill -9) to restart it"
 		swarm_cluster_kill 3
@@ -641,6 +643,7 @@ check_8() {
 		wait_ms "$REMOVE_MS" entries_are "$(exp_total)" 1 2 || true
 	fi
 	pushed=("$(stat_of 1 cluster.repair_sent)" "$(stat_of 2 cluster.repair_sent)")
+	missed=$(missed_of 1 2)
 	t0=$(now_ms)
 	if ! start_node 3; then
 		ko_logs "8. node 3 restarts with the same configuration" 3
@@ -662,7 +665,7 @@ check_8() {
 	# holding the entries is not yet serving: the sync is verified first
 	# (counts per segment, the pushers' streams), and reads wait for it
 	if wait_ms "$RESYNC_MS" serving 3; then
-		ok "8. node 3 serves (READINESS) $(secs $(($(now_ms) - t1))) after it started answering (sync requests $(stat_of 3 cluster.sync_asks), of which asked again $(stat_of 3 cluster.sync_reasks), segments short $(stat_of 3 cluster.sync_short); records nodes 1 and 2 pushed meanwhile: $(($(stat_of 1 cluster.repair_sent) - pushed[0])) $(($(stat_of 2 cluster.repair_sent) - pushed[1])))"
+		ok "8. node 3 serves (READINESS) $(secs $(($(now_ms) - t1))) after it started answering (sync requests $(stat_of 3 cluster.sync_asks), of which asked again $(stat_of 3 cluster.sync_reasks), segments short $(stat_of 3 cluster.sync_short); records nodes 1 and 2 pushed meanwhile: $(($(stat_of 1 cluster.repair_sent) - pushed[0])) $(($(stat_of 2 cluster.repair_sent) - pushed[1])); frames the ports lost (rx.missed): $(missed_since "$missed" 1 2) n3=$(stat_of 3 rx.missed))"
 	else
 		ko_logs "8. node 3 serves within $(secs "$RESYNC_MS") (readiness:$OBS)" 3
 	fi

@@ -147,6 +147,32 @@ stat_of() {
 	out=$(qctl "$1" stats 2>/dev/null) || return 2
 	awk -v k="$2" '$1 == k { print $2; f = 1 } END { exit !f }' <<<"$out"
 }
+# missed_of NODE...: rx.missed of each NODE (frames its port lost before
+# swarmd read them), space-separated; x for a node that does not answer
+missed_of() {
+	local i out=
+	for i; do
+		out+="$(stat_of "$i" rx.missed || echo x) "
+	done
+	echo "${out% }"
+}
+# missed_since "BEFORE" NODE...: "nI=delta ..." against missed_of's BEFORE
+missed_since() {
+	local -a b
+	local i k=0 now out=
+	read -ra b <<<"$1"
+	shift
+	for i; do
+		now=$(stat_of "$i" rx.missed || echo x)
+		if [[ $now =~ ^[0-9]+$ ]] && [[ ${b[k]:-x} =~ ^[0-9]+$ ]]; then
+			out+=" n$i=$((now - b[k]))"
+		else
+			out+=" n$i=?"
+		fi
+		k=$((k + 1))
+	done
+	echo "${out# }"
+}
 # state_of NODE: what READINESS says (serving, joining, syncing, no_owner),
 # or no_answer
 state_of() {

@@ -81,8 +81,9 @@
  *    come after it.
  *  - Purges: a plain registration belongs to its via node; it may vanish
  *    (ABSENT added, the value kept) at a crash of that node (a restart
- *    included), or while some live node holds that node dead and for
- *    1.5 s after (purged entries come back by anti-entropy).
+ *    included), or while some live node holds that node dead; not
+ *    after (a node that purged them holds them again before it decides
+ *    their names: it verifies with the node that came back).
  *  - Two owners: two DEF REGISTERs of one name with different handles
  *    need, in one of their two possible orders, something between them
  *    that could have removed the first (a DEF or MAYBE UNREGISTER, or a

@@ -28,9 +28,6 @@
 #define NEVER		UINT64_MAX
 #define AP_SETTLE_MS	3000	/* after a heal, writes still merge */
 #define LOSS_MS		3000	/* a crash this soon after an ack may lose it */
-#define DEAD_SETTLE_MS	1500	/* after a death ends, the purged entries
-				 * come back within an anti-entropy round
-				 * (500 ms + jitter in the sim) and its push */
 #define IN_FLIGHT_MS	5000	/* unanswered this long: never will be */
 
 enum { C_NONE, C_DEF, C_MAYBE };
@@ -312,7 +309,9 @@ end_of_ms(uint64_t ms)
 /*
  * Purges: an instant at each crash (the brief's rule: a restart loses
  * the node's entries, even one too fast to be noticed), and every stretch
- * during which some live node held the node dead. Windows: from a split
+ * during which some live node held the node dead, up to the moment none
+ * does (a node that purged its entries verifies them again before it
+ * decides their names: no settling time after). Windows: from a split
  * to AP_SETTLE_MS after its heal (open: forever).
  */
 static void
@@ -343,8 +342,7 @@ build_spans(struct ctx *x)
 		case SIMH_UNDEAD:
 			if (dead[e->node] != NEVER)
 				x->purge[x->npurge++] = (struct span){ e->node,
-					dead[e->node], end_of_ms(MS(e->stamp) +
-					DEAD_SETTLE_MS) };
+					dead[e->node], end_of_ms(MS(e->stamp)) };
 			dead[e->node] = NEVER;
 			break;
 		case SIMH_SPLIT:

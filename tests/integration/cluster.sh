@@ -507,7 +507,7 @@ check_6() {
 			echo "(killed: no end after ${CLUSTER_STORM_TIMEOUT_S} s, CLUSTER_STORM_TIMEOUT_S)" >>"$TMPD/storm$i.out"
 	done
 	t=$(($(now_ms) - t0))
-	note "frames the nodes' ports lost during the storm (rx.missed): $(missed_since "$missed" 1 2 3)"
+	note "frames the nodes' ports lost during the storm (rx.missed): $(missed_since "$missed" 1 2 3); records pushed by anti-entropy and repairs so far (cluster.repair_sent): $(for i in 1 2 3; do echo -n " n$i=$(stat_of "$i" cluster.repair_sent)"; done)"
 	for i in 1 2 3; do
 		EXP[i]=$((EXP[i] + HI[i] - LO[i]))
 	done

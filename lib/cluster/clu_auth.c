@@ -9,6 +9,21 @@
 
 _Static_assert(crypto_auth_hmacsha512256_BYTES == CLU_TAG_LEN, "tag size");
 _Static_assert(crypto_auth_hmacsha512256_KEYBYTES == CLU_KEY_LEN, "key size");
+_Static_assert(sizeof(crypto_auth_hmacsha512256_state) ==
+	CLU_MAC_STATE_WORDS * sizeof(uint64_t), "HMAC state size");
+
+/* The tag of buf[0..len) under key i of kr, from its precomputed state. */
+static void
+mac(const struct clu_keyring *kr, uint32_t i, const uint8_t *buf, size_t len,
+		uint8_t tag[CLU_TAG_LEN])
+{
+	crypto_auth_hmacsha512256_state st;
+
+	memcpy(&st, kr->mac0[i], sizeof(st));
+	crypto_auth_hmacsha512256_update(&st, buf, len);
+	crypto_auth_hmacsha512256_final(&st, tag);
+	sodium_memzero(&st, sizeof(st));
+}
 
 static uint8_t
 key_id_of(const uint8_t key[CLU_KEY_LEN])
@@ -34,8 +49,14 @@ clu_keyring_init(struct clu_keyring *kr, const uint8_t *primary,
 	for (i = 0; i < n_accepted; i++)
 		memcpy(kr->key[i + 1], accepted[i], CLU_KEY_LEN);
 	kr->n = (uint32_t)n_accepted + 1;
-	for (i = 0; i < kr->n; i++)
+	for (i = 0; i < kr->n; i++) {
+		crypto_auth_hmacsha512256_state st;
+
 		kr->id[i] = key_id_of(kr->key[i]);
+		crypto_auth_hmacsha512256_init(&st, kr->key[i], CLU_KEY_LEN);
+		memcpy(kr->mac0[i], &st, sizeof(st));
+		sodium_memzero(&st, sizeof(st));
+	}
 	return 0;
 }
 
@@ -58,7 +79,7 @@ clu_seal(const struct clu_keyring *kr, uint8_t *buf, size_t len, size_t cap)
 		return len;
 	if (cap < len || cap - len < CLU_TAG_LEN)
 		return 0;
-	crypto_auth_hmacsha512256(buf + len, buf, len, kr->key[0]);
+	mac(kr, 0, buf, len, buf + len);
 	return len + CLU_TAG_LEN;
 }
 
@@ -76,11 +97,12 @@ clu_open(const struct clu_keyring *kr, uint8_t key_id, const uint8_t *buf,
 		return false;
 	len -= CLU_TAG_LEN;
 	for (i = 0; i < kr->n; i++) {
+		uint8_t tag[CLU_TAG_LEN];
+
 		if (kr->id[i] != key_id)
 			continue;
-		/* constant time compare inside libsodium */
-		if (crypto_auth_hmacsha512256_verify(buf + len, buf, len,
-				kr->key[i]) == 0) {
+		mac(kr, i, buf, len, tag);
+		if (crypto_verify_32(tag, buf + len) == 0) {	/* constant time */
 			*body_len = len;
 			return true;
 		}

@@ -18,6 +18,12 @@
  * refuses them, and a node without keys refuses sealed ones, so a cluster
  * never half-authenticates.
  *
+ * HMAC starts every message by hashing the key's inner and outer pads (two
+ * SHA-512 blocks), which for the short datagrams of a write storm is about
+ * as much as the message itself. The keyring does that once per key, at
+ * init, and every seal and open starts from a copy of that state: the same
+ * tag, two compressions fewer per datagram.
+ *
  * Pure functions over caller memory; a keyring is read-only after
  * clu_keyring_init(), so any thread may use it.
  */
@@ -31,11 +37,15 @@
 #define CLU_KEY_LEN	32
 #define CLU_TAG_LEN	32
 #define CLU_KEYS_MAX	17	/* primary + 16 accepted */
+#define CLU_MAC_STATE_WORDS 52	/* 416 bytes: two SHA-512 states */
 
 struct clu_keyring {
 	uint32_t n;			/* 0 = authentication off */
 	uint8_t id[CLU_KEYS_MAX];	/* 1..255 */
 	uint8_t key[CLU_KEYS_MAX][CLU_KEY_LEN];	/* key[0] is the primary */
+	/* per key, the HMAC state after its pads (libsodium's
+	 * crypto_auth_hmacsha512256_state, held as plain words) */
+	uint64_t mac0[CLU_KEYS_MAX][CLU_MAC_STATE_WORDS];
 };
 
 /*

@@ -298,7 +298,12 @@ void clu_repl_rx_batch(struct clu *c, struct clu_peer *p,
 		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
 void clu_repl_rx_ack(struct clu *c, struct clu_peer *p,
 		const struct clu_hdr *h, struct clu_rd *r, uint64_t now);
-/* Apply one received record (filters dead owners); true if it changed state. */
+/*
+ * Apply one received record: trk_apply's status (TRK_OK: it changed
+ * state), or CLU_DEAD_OWNER for a REGISTER of a member we purged, which is
+ * dropped (counted dead_owner_dropped).
+ */
+#define CLU_DEAD_OWNER	(TRK_IGNORED + 1)
 int clu_apply(struct clu *c, const struct trk_change *ch, uint64_t now);
 bool clu_repl_idle(const struct clu *c);
 /* Forget a peer's stream (keeps the reorder buffer's memory). */

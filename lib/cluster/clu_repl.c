@@ -336,7 +336,7 @@ clu_apply(struct clu *c, const struct trk_change *ch, uint64_t now)
 
 	if (ch->kind == TRK_CH_REGISTER && clu_is_dead(c, ch->rec.owner)) {
 		c->st.dead_owner_dropped++;
-		return TRK_IGNORED;
+		return CLU_DEAD_OWNER;
 	}
 	rc = trk_apply(c->t, ch, now);
 	if (rc < 0)

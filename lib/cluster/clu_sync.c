@@ -287,6 +287,7 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	bool sync = (h->flags & CLU_F_SYNC) != 0;
 	uint32_t id = sync ? (uint32_t)clu_get_be(r, 4) : 0;
 	uint32_t n = (uint32_t)clu_get_be(r, 2), i;
+	int rc;
 
 	if (sync && (h->flags & CLU_F_LAST)) {
 		if (n != 0 || r->bad)
@@ -303,12 +304,12 @@ clu_sync_rx_repair(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 			c->st.rx_malformed++;
 			return;
 		}
-		if (sync && ch->kind == TRK_CH_REGISTER &&
-		    clu_is_dead(c, ch->rec.owner))
-			clu_verify_dead(p, h->part, id);	/* dropped below */
+		rc = clu_apply(c, ch, now);
+		if (sync && rc == CLU_DEAD_OWNER)
+			clu_verify_dead(p, h->part, id);
 		else if (sync)
 			clu_verify_count(p, h->part, id, ch->rec.hash);
-		if (clu_apply(c, ch, now) == TRK_OK)
+		if (rc == TRK_OK)
 			c->st.repair_applied++;
 	}
 	if (r->bad || clu_rd_left(r) != 0)

@@ -119,7 +119,7 @@ workers_init(struct swd_ctx *c, uint32_t nparts)
 	uint32_t i = 1, p;
 
 	c->nworkers = rte_lcore_count();
-	c->workers = calloc(c->nworkers, sizeof(*c->workers));
+	c->workers = swd_workers_alloc(c->nworkers);
 	if (c->workers == NULL ||
 	    worker_init(&c->workers[0], rte_get_main_lcore(), 0) < 0)
 		return -1;

@@ -112,7 +112,12 @@ struct swd_txq {
 	uint64_t last_tsc;		/* the last timed drain */
 };
 
-/* One worker lcore's own state (DPDK's per-lcore conf): only it writes. */
+/*
+ * One worker lcore's own state (DPDK's per-lcore conf): only it writes.
+ * Cache-aligned, so that the tx buffer at the start of one worker's and
+ * the counters at the end of its neighbour's in the workers array never
+ * share a line (allocate the array with swd_workers_alloc()).
+ */
 struct swd_worker {
 	unsigned int lcore_id;
 	uint16_t queue;			/* rx/tx queue index == worker index */
@@ -122,7 +127,7 @@ struct swd_worker {
 	struct exec_out *out;		/* reply scratch (large: heap) */
 	struct swd_fwd *fwd_state;	/* forwarding scratch (swd_fwd.c) */
 	struct swd_stats stats;
-};
+} __rte_cache_aligned;
 
 struct swd_ctx {
 	struct swd_params prm;
@@ -156,6 +161,8 @@ bool swd_log_on(enum swd_log_level level);
 void swd_log(enum swd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t swd_now_ms(const struct swd_ctx *c);
+/* n zeroed, cache-aligned workers (free() them), or NULL. */
+struct swd_worker *swd_workers_alloc(uint32_t n);
 
 /* swd_port.c: mempool and port set-up, one rx/tx queue per worker. */
 int swd_port_init(struct swd_ctx *c);

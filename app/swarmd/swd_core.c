@@ -8,6 +8,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <rte_cycles.h>
 
@@ -39,4 +41,16 @@ uint64_t
 swd_now_ms(const struct swd_ctx *c)
 {
 	return rte_get_tsc_cycles() / (c->tsc_hz / 1000);
+}
+
+struct swd_worker *
+swd_workers_alloc(uint32_t n)
+{
+	size_t len = (size_t)n * sizeof(struct swd_worker);
+	struct swd_worker *w;
+
+	if (n == 0 || (w = aligned_alloc(RTE_CACHE_LINE_SIZE, len)) == NULL)
+		return NULL;
+	memset(w, 0, len);
+	return w;
 }

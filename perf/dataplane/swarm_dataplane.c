@@ -202,7 +202,7 @@ dp_setup(struct rte_ring **rx, struct rte_ring **tx)
 	swd.tsc_hz = rte_get_tsc_hz();
 	swd.node = (struct exec_node){ .node_id = 1, .name = "dataplane" };
 	swd.nworkers = 1;
-	swd.workers = calloc(1, sizeof(*swd.workers));
+	swd.workers = swd_workers_alloc(1);
 	if (swd.workers == NULL)
 		return -1;
 	swd.workers[0].lcore_id = rte_get_next_lcore(-1, 1, 0);

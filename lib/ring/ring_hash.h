@@ -6,9 +6,11 @@
  * per name per datagram and then reused by three consumers that read
  * disjoint bit ranges of it, so that none of them biases another:
  *
- *   bits  0..31  hash tables inside a partition (cds_lfht buckets use the
- *                low bits, the split order uses them reversed);
+ *   bits  0..31  hash tables inside a partition (the names table's home
+ *                bucket is the low bits reversed, the split order; the
+ *                cds_lfht tables of groups use the low bits);
  *   bits 32..47  partition (worker lcore) inside a node;
+ *   bits 48..63  the names table's slot tag;
  *   bits  0..63  position on the consistent-hash ring (the ring passes the
  *                whole value through a 64-bit finalizer before placing it,
  *                so the owner is independent of the partition bits).

@@ -1,15 +1,12 @@
 /*
  * tracker.c - tracker lifetime, partitions, counters.
  *
- * A tracker is P partitions, each three cds_lfht tables (names, groups,
- * memberships) plus owner-private state. The names table is presized from
- * the expected number of entries, because growing a split-ordered table on
- * the fly costs a third or more of the insert rate; CDS_LFHT_AUTO_RESIZE
- * with CDS_LFHT_ACCOUNTING stays on as a safety net (with accounting, a
- * large table only grows when it holds several times more nodes than
- * buckets, so a presized table is never resized in normal use) unless the
- * config switches it off. min_nr_alloc_buckets equals the presize, so
- * deletions never shrink the table below it.
+ * A tracker is P partitions, each with a names table of its own
+ * (trk_names.c), two cds_lfht tables (groups, memberships) and
+ * owner-private state. The names table is presized from the expected
+ * number of entries: it doubles when it reaches its load limit, an O(n)
+ * pause of that partition's writer that a correct presize never pays.
+ * Deletions never shrink it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -58,14 +55,12 @@ static int
 part_init(struct trk_part *p, const struct trk_config *c)
 {
 	unsigned long size = pow2_at_least(c->expected_entries / c->nparts);
-	int flags = CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING;
 
 	p->node_id = c->node_id;
 	trk_tombs_init(p, c->tombstone_ms);
 	if (c->max_entries)
 		p->cap = (c->max_entries + c->nparts - 1) / c->nparts;
-	p->names = cds_lfht_new_flavor(size, size, 0,
-			c->no_auto_resize ? 0 : flags, &urcu_qsbr_flavor, NULL);
+	p->names = trk_names_new(c->expected_entries / c->nparts);
 	if (p->names == NULL)
 		return TRK_NOMEM;
 	if (trk_groups_init(p, pow2_at_least(size / 8)) != TRK_OK)
@@ -77,12 +72,11 @@ part_init(struct trk_part *p, const struct trk_config *c)
 static void
 part_free(struct trk_part *p)
 {
-	if (p->names)
-		cds_lfht_destroy(p->names, NULL);
 	if (p->groups)
 		cds_lfht_destroy(p->groups, NULL);
 	if (p->members)
 		cds_lfht_destroy(p->members, NULL);
+	trk_names_free(p->names);
 	trk_heap_fini(&p->heap);
 	trk_chq_fini(&p->chq);
 	trk_tombs_fini(p);
@@ -114,22 +108,18 @@ trk_create(const struct trk_config *cfg)
 	return t;
 }
 
+static void
+entry_drop(struct trk_part *p, struct trk_entry *e)
+{
+	trk_groups_leave_all(p, e, false);
+	trk_retire(p, e);
+}
+
 /* Owner side of destroy, online: unlink everything and retire it. */
 static void
 part_clear(struct trk_part *p)
 {
-	struct cds_lfht_node *node;
-	struct cds_lfht_iter it;
-
-	cds_lfht_first(p->names, &it);
-	while ((node = cds_lfht_iter_get_node(&it)) != NULL) {
-		struct trk_entry *e = caa_container_of(node, struct trk_entry, node);
-
-		cds_lfht_next(p->names, &it);
-		trk_groups_leave_all(p, e, false);
-		cds_lfht_del(p->names, &e->node);
-		trk_retire(p, e);
-	}
+	trk_names_clear(p, entry_drop);
 	trk_retire_flush(p);
 }
 

@@ -39,7 +39,6 @@
 #include <stdint.h>
 
 #include <urcu/urcu-qsbr.h>
-#include <urcu/rculfhash.h>
 
 #include "ring_hash.h"
 
@@ -110,7 +109,6 @@ enum trk_entry_flags {
  * half-updated entry.
  */
 struct trk_entry {
-	struct cds_lfht_node node;	/* partition table link (private) */
 	uint64_t hash;			/* ring_hash_name(name) */
 	uint64_t handle;		/* chosen by the registrant */
 	struct trk_version version;
@@ -203,7 +201,6 @@ struct trk_config {
 	uint64_t expected_entries;	/* whole tracker; presizes the tables */
 	uint64_t max_entries;		/* whole tracker; 0 = no limit */
 	uint32_t change_queue_len;	/* per partition; 0 = no change queue */
-	bool no_auto_resize;		/* true: names tables never resize themselves */
 	uint64_t tombstone_ms;		/* keep removals this long; 0 = 60000 */
 };
 
@@ -302,6 +299,17 @@ int trk_drop(struct trk *t, const struct trk_key *key,
 		const struct trk_version *v, uint64_t now);
 
 /* ---- Entries: reads (any registered QSBR thread, online) ---- */
+
+/*
+ * Hints for a burst of operations on names: call trk_prefetch() for every
+ * hash of the burst, then trk_prefetch_entry() for every hash, then do the
+ * operations, and the cache misses of the burst overlap (the index bucket
+ * of each name first, then the entry that bucket points at). They change
+ * no state and no result; a hash the burst does not use costs a wasted
+ * line. Any registered QSBR thread, online.
+ */
+void trk_prefetch(const struct trk *t, uint64_t hash);
+void trk_prefetch_entry(const struct trk *t, uint64_t hash);
 
 /*
  * Zero-copy lookup: the live entry of key at now, or NULL (absent, expired,

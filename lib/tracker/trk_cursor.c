@@ -1,22 +1,22 @@
 /*
  * trk_cursor.c - paged listing of all names, and the cursor format.
  *
- * A listing walks the partitions in index order and each partition's table
- * in cds_lfht order, which is the split order: ascending bit-reversed hash.
- * That order depends only on the hashes, not on the table size, so it is
- * the same before and after a resize, and an entry inserted or deleted
+ * A listing walks the partitions in index order and each partition's names
+ * in split order: ascending bit-reversed hash (trk_names.c). That order
+ * depends only on the hashes, not on the table size, so it is the same
+ * before and after the table grows, and an entry inserted or deleted
  * elsewhere does not move the others. A position is therefore just
- * "partition p, after hash h".
+ * "partition p, after hash h", and the names table resumes at any
+ * position directly, whether or not the entry at h still exists.
  *
  * The cursor (32 bytes, opaque to clients) holds the partition and the
  * hashes of the last TRK_CURSOR_ANCHORS distinct hashes visited, most
- * recent first. To resume, the walk looks up the most recent anchor that
- * still has an entry (one hash lookup) and continues with cds_lfht_next,
- * skipping everything whose split key is not above the last one visited.
- * Only when all anchors were deleted between two pages does it restart at
- * the partition's first node and skip forward: a cost in the partition's
- * size, counted in cursor_fallbacks, and rare since it needs three
- * deletions in a row at the page boundary.
+ * recent first. Names resume after the first anchor; the older ones let a
+ * page that must end before a group of equal hashes step back one
+ * (page_rollback). Group members resume from the most recent anchor that
+ * still exists in the group's list; only when all of them were deleted
+ * between two pages does that walk restart at the list's head and skip
+ * forward, counted in cursor_fallbacks.
  *
  * Names with equal 64-bit hashes are never split across pages (a page that
  * would split them ends before the group), because nothing orders them
@@ -151,33 +151,6 @@ trk_cursor_next_part(struct trk_cursor_state *s, uint32_t nparts)
 		s->done = true;
 }
 
-static int
-match_hash(struct cds_lfht_node *node, const void *arg)
-{
-	const struct trk_entry *e = caa_container_of(node, struct trk_entry, node);
-
-	return e->hash == *(const uint64_t *)arg;
-}
-
-/* Any thread, online. Position it where partition p resumes for s. */
-static void
-names_resume(struct trk_part *p, const struct trk_cursor_state *s,
-		struct cds_lfht_iter *it)
-{
-	uint32_t i;
-
-	if (s->nanchors > 0) {
-		for (i = 0; i < s->nanchors; i++) {
-			cds_lfht_lookup(p->names, s->anchor[i], match_hash,
-					&s->anchor[i], it);
-			if (cds_lfht_iter_get_node(it) != NULL)
-				return;
-		}
-		uatomic_inc(&p->cursor_fallbacks);
-	}
-	cds_lfht_first(p->names, it);
-}
-
 /*
  * The page is full and the next node shares the last visited hash h: take
  * that hash group back out of the page. Not when it is all this call
@@ -211,22 +184,15 @@ names_page(struct trk_part *p, struct trk_cursor_state *s, uint64_t now,
 		size_t *visited)
 {
 	uint64_t last = s->nanchors ? trk_split_key(s->anchor[0]) : 0;
-	bool resumed = s->nanchors > 0;
 	bool skipping = false;
 	size_t here = 0;	/* distinct hashes visited in p by this call */
-	struct cds_lfht_node *node;
-	struct cds_lfht_iter it;
+	struct trk_names_iter it;
+	const struct trk_entry *e;
 
-	names_resume(p, s, &it);
-	for (node = cds_lfht_iter_get_node(&it); node != NULL;
-			cds_lfht_next(p->names, &it),
-			node = cds_lfht_iter_get_node(&it)) {
-		const struct trk_entry *e =
-			caa_container_of(node, struct trk_entry, node);
+	trk_names_iter_start(p, &it, s->nanchors > 0, last);
+	while ((e = trk_names_iter_next(&it)) != NULL) {
 		bool same = here > 0 && s->anchor[0] == e->hash;
 
-		if (resumed && trk_split_key(e->hash) <= last)
-			continue;
 		if (skipping && same)
 			continue;
 		if (*n == max) {

@@ -1,16 +1,15 @@
 /*
  * trk_entries.c - registrations: register, unregister, whereis, expire.
  *
- * Each partition keeps its entries in a liburcu cds_lfht keyed by the
- * 64-bit name hash (the table uses the low bits for buckets and the bit
- * reversal as its list order). Names whose hashes collide are duplicates in
- * the table and are told apart by comparing the bytes.
+ * Each partition keeps its entries in its names table (trk_names.c), keyed
+ * by the 64-bit name hash. Names whose hashes collide are duplicates in the
+ * table and are told apart by comparing the bytes.
  *
  * Readers never see a torn entry because entries are immutable once
  * published, with one exception: lease_expiry, a single aligned 64-bit word
  * the owner may overwrite to refresh a lease. Any other change (endpoint,
- * metadata, owner node, flags) builds a new entry and swaps it in with
- * cds_lfht_replace at the same position; the old one is retired and freed
+ * metadata, owner node, flags) builds a new entry and stores it into the old
+ * one's slot (trk_names_swap); the old one is retired and freed
  * after a grace period. A reader holding the old pointer keeps a coherent,
  * if slightly stale, view until its next quiescent state.
  *
@@ -19,52 +18,19 @@
  * trk_expire, or on the spot when a write touches the same name.
  *
  * The number of names sharing one 64-bit hash in a partition is capped
- * (TRK_HASH_DUP_MAX) so that a crafted set of colliding names cannot build
- * long chains, and so that listings can always keep equal hashes on one page.
+ * (TRK_HASH_DUP_MAX) so that a crafted set of colliding names cannot fill
+ * a bucket with equal tags, and so that listings can always keep equal hashes on one page.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "trk_internal.h"
 
-/* The match key; `dups` counts live nodes that had the same hash. */
-struct name_match {
-	const void *name;
-	size_t len;
-	unsigned int dups;
-};
-
-/* cds_lfht calls this only for non-removed nodes with exactly our hash. */
-static int
-match_name(struct cds_lfht_node *node, const void *arg)
-{
-	const struct trk_entry *e = caa_container_of(node, struct trk_entry, node);
-	struct name_match *m = (struct name_match *)arg;
-
-	m->dups++;
-	return e->name_len == m->len && memcmp(e->data, m->name, m->len) == 0;
-}
-
 /* Any thread, online. The entry of k (live or not), or NULL. */
-static struct trk_entry *
-names_lookup(struct trk_part *p, const struct trk_key *k,
-		struct cds_lfht_iter *it, unsigned int *dups)
+static inline struct trk_entry *
+names_lookup(struct trk_part *p, const struct trk_key *k, unsigned int *dups)
 {
-	struct name_match m = { .name = k->name, .len = k->len };
-	struct cds_lfht_node *node;
-
-	cds_lfht_lookup(p->names, k->hash, match_name, &m, it);
-	node = cds_lfht_iter_get_node(it);
-	if (dups)
-		*dups = m.dups;
-	return node ? caa_container_of(node, struct trk_entry, node) : NULL;
-}
-
-struct trk_entry *
-trk_names_find(struct trk_part *p, const struct trk_key *k,
-		struct cds_lfht_iter *it, unsigned int *dups)
-{
-	return names_lookup(p, k, it, dups);
+	return trk_names_find(p, k, dups);
 }
 
 static bool
@@ -159,8 +125,7 @@ lease_set(struct trk_part *p, struct trk_entry *e, uint64_t exp)
 static void
 entry_unlink(struct trk_part *p, struct trk_entry *e)
 {
-	if (cds_lfht_del(p->names, &e->node) != 0)
-		abort();	/* single writer: only a broken invariant gets here */
+	trk_names_del(p, e);
 	if (e->heap_idx != TRK_NO_HEAP) {
 		trk_heap_remove(&p->heap, e);
 		TRK_COUNT_ADD(p, nleased, -1);
@@ -212,14 +177,19 @@ insert_new(struct trk_part *p, const struct trk_reg *r, uint64_t now,
 		TRK_COUNT_ADD(p, busy, 1);
 		return TRK_BUSY;
 	}
-	if (exp && trk_heap_reserve(&p->heap) != TRK_OK)
+	if ((exp && trk_heap_reserve(&p->heap) != TRK_OK) ||
+			trk_names_reserve(p) != TRK_OK)
 		return TRK_NOMEM;
 	v = trk_clock_tick(p);
 	e = entry_new(r, &v);
 	if (e == NULL)
 		return TRK_NOMEM;
 	lease_set(p, e, exp);
-	cds_lfht_add(p->names, e->hash, &e->node);
+	if (trk_names_add(p, e) != TRK_OK) {
+		lease_set(p, e, 0);
+		free(e);
+		return TRK_NOMEM;
+	}
 	trk_digest_toggle(p, e, 1);
 	trk_tomb_drop(p, &r->key);
 	TRK_COUNT_ADD(p, nentries, 1);
@@ -232,10 +202,9 @@ insert_new(struct trk_part *p, const struct trk_reg *r, uint64_t now,
 
 /* Same name, same handle: extend the lease, replace content if it moved. */
 static int
-refresh(struct trk_part *p, struct trk_entry *e, struct cds_lfht_iter *it,
-		const struct trk_reg *r, uint64_t now, const struct trk_entry **out)
+refresh(struct trk_part *p, struct trk_entry *e, const struct trk_reg *r,
+		uint64_t now, const struct trk_entry **out)
 {
-	struct name_match m = { .name = r->key.name, .len = r->key.len };
 	uint64_t exp = lease_of(r, now);
 	struct trk_version v;
 	struct trk_entry *n;
@@ -263,8 +232,7 @@ refresh(struct trk_part *p, struct trk_entry *e, struct cds_lfht_iter *it,
 	trk_heap_replace(&p->heap, e, n);
 	lease_set(p, n, exp);
 	trk_groups_follow(e, n);
-	if (cds_lfht_replace(p->names, it, n->hash, match_name, &m, &n->node))
-		abort();	/* single writer: e cannot have gone */
+	trk_names_swap(p, e, n);
 	trk_digest_toggle(p, e, -1);
 	trk_digest_toggle(p, n, 1);
 	TRK_COUNT_ADD(p, updates, 1);
@@ -278,17 +246,16 @@ refresh(struct trk_part *p, struct trk_entry *e, struct cds_lfht_iter *it,
 /* Owner. The entry of k if live; an expired one is reclaimed on the way. */
 static int
 find_live(struct trk_part *p, const struct trk_key *k, uint64_t now,
-		struct cds_lfht_iter *it, unsigned int *dups,
-		struct trk_entry **out)
+		unsigned int *dups, struct trk_entry **out)
 {
-	struct trk_entry *e = names_lookup(p, k, it, dups);
+	struct trk_entry *e = names_lookup(p, k, dups);
 	int rc;
 
 	if (e != NULL && !trk_entry_live(e, now)) {
 		rc = trk_entry_remove(p, e, TRK_CH_EXPIRE, now);
 		if (rc != TRK_OK)
 			return rc;
-		e = names_lookup(p, k, it, dups);
+		e = names_lookup(p, k, dups);
 	}
 	*out = e;
 	return TRK_OK;
@@ -298,7 +265,6 @@ int
 trk_register(struct trk *t, const struct trk_reg *req, uint64_t now,
 		const struct trk_entry **out)
 {
-	struct cds_lfht_iter it;
 	struct trk_entry *e;
 	struct trk_part *p;
 	unsigned int dups;
@@ -307,7 +273,7 @@ trk_register(struct trk *t, const struct trk_reg *req, uint64_t now,
 	if (!reg_valid(req))
 		return TRK_INVALID;
 	p = trk_part_get(t, req->key.hash);
-	rc = find_live(p, &req->key, now, &it, &dups, &e);
+	rc = find_live(p, &req->key, now, &dups, &e);
 	if (rc != TRK_OK)
 		return rc;
 	if (e == NULL)
@@ -317,7 +283,7 @@ trk_register(struct trk *t, const struct trk_reg *req, uint64_t now,
 			*out = e;
 		return TRK_EXISTS;
 	}
-	return refresh(p, e, &it, req, now, out);
+	return refresh(p, e, req, now, out);
 }
 
 int
@@ -341,7 +307,6 @@ int
 trk_unregister(struct trk *t, const struct trk_key *key, bool check_handle,
 		uint64_t handle, uint64_t now)
 {
-	struct cds_lfht_iter it;
 	struct trk_entry *e;
 	struct trk_part *p;
 	int rc;
@@ -349,7 +314,7 @@ trk_unregister(struct trk *t, const struct trk_key *key, bool check_handle,
 	if (!trk_key_valid(key))
 		return TRK_INVALID;
 	p = trk_part_get(t, key->hash);
-	rc = find_live(p, key, now, &it, NULL, &e);
+	rc = find_live(p, key, now, NULL, &e);
 	if (rc != TRK_OK)
 		return rc;
 	if (e == NULL || (check_handle && e->handle != handle))
@@ -385,15 +350,26 @@ trk_flush(struct trk *t, uint32_t part)
 		trk_retire_flush(&t->part[part]);
 }
 
+void
+trk_prefetch(const struct trk *t, uint64_t hash)
+{
+	trk_names_prefetch(trk_part_get(t, hash), hash);
+}
+
+void
+trk_prefetch_entry(const struct trk *t, uint64_t hash)
+{
+	trk_names_prefetch_entry(trk_part_get(t, hash), hash);
+}
+
 const struct trk_entry *
 trk_whereis(const struct trk *t, const struct trk_key *key, uint64_t now)
 {
-	struct cds_lfht_iter it;
 	struct trk_entry *e;
 
 	if (!trk_key_valid(key))
 		return NULL;
-	e = names_lookup(trk_part_get(t, key->hash), key, &it, NULL);
+	e = names_lookup(trk_part_get(t, key->hash), key, NULL);
 	return e != NULL && trk_entry_live(e, now) ? e : NULL;
 }
 
@@ -465,15 +441,13 @@ reg_of(const struct trk_record *rec, struct trk_reg *r)
 static int
 apply_register(struct trk_part *p, const struct trk_record *rec)
 {
-	struct name_match m = { .name = rec->name, .len = rec->name_len };
-	struct cds_lfht_iter it;
 	struct trk_entry *e, *n;
 	struct trk_tomb *tb;
 	unsigned int dups;
 	struct trk_reg r;
 
 	reg_of(rec, &r);
-	e = names_lookup(p, &r.key, &it, &dups);
+	e = names_lookup(p, &r.key, &dups);
 	if (e != NULL) {
 		if (trk_version_cmp(&rec->version, &e->version) <= 0)
 			return TRK_IGNORED;
@@ -487,9 +461,7 @@ apply_register(struct trk_part *p, const struct trk_record *rec)
 			TRK_COUNT_ADD(p, nleased, -1);
 		}
 		trk_groups_follow(e, n);
-		if (cds_lfht_replace(p->names, &it, n->hash, match_name, &m,
-					&n->node))
-			abort();
+		trk_names_swap(p, e, n);
 		trk_digest_toggle(p, e, -1);
 		trk_digest_toggle(p, n, 1);
 		TRK_COUNT_ADD(p, updates, 1);
@@ -505,10 +477,15 @@ apply_register(struct trk_part *p, const struct trk_record *rec)
 	}
 	if (dups >= TRK_HASH_DUP_MAX)
 		return TRK_COLLISION;
+	if (trk_names_reserve(p) != TRK_OK)
+		return TRK_NOMEM;
 	n = entry_new(&r, &rec->version);
 	if (n == NULL)
 		return TRK_NOMEM;
-	cds_lfht_add(p->names, n->hash, &n->node);
+	if (trk_names_add(p, n) != TRK_OK) {
+		free(n);
+		return TRK_NOMEM;
+	}
 	trk_digest_toggle(p, n, 1);
 	if (tb != NULL)
 		trk_tomb_drop(p, &r.key);
@@ -522,11 +499,10 @@ apply_remove(struct trk_part *p, const struct trk_change *ch, uint64_t now)
 {
 	const struct trk_record *rec = &ch->rec;
 	struct trk_key k = trk_key_hashed(rec->name, rec->name_len, rec->hash);
-	struct cds_lfht_iter it;
 	struct trk_entry *e;
 	struct trk_tomb *tb;
 
-	e = names_lookup(p, &k, &it, NULL);
+	e = names_lookup(p, &k, NULL);
 	if (e != NULL && trk_version_cmp(&e->version, &rec->version) > 0)
 		return TRK_IGNORED;	/* re-registered after this removal */
 	tb = trk_tomb_find(p, &k);
@@ -550,7 +526,6 @@ apply_remove(struct trk_part *p, const struct trk_change *ch, uint64_t now)
 int
 trk_apply(struct trk *t, const struct trk_change *ch, uint64_t now)
 {
-	struct cds_lfht_iter it;
 	struct trk_key k, g;
 	struct trk_entry *e;
 	struct trk_part *p;
@@ -570,7 +545,7 @@ trk_apply(struct trk *t, const struct trk_change *ch, uint64_t now)
 	default:
 		k = trk_key_hashed(ch->rec.name, ch->rec.name_len, ch->rec.hash);
 		g = trk_key(ch->group, ch->group_len);
-		e = names_lookup(p, &k, &it, NULL);
+		e = names_lookup(p, &k, NULL);
 		rc = e ? trk_groups_apply(p, e, ch, &g) : TRK_NOT_FOUND;
 		break;
 	}
@@ -583,7 +558,6 @@ int
 trk_drop(struct trk *t, const struct trk_key *key,
 		const struct trk_version *v, uint64_t now)
 {
-	struct cds_lfht_iter it;
 	struct trk_entry *e;
 	struct trk_part *p;
 
@@ -593,7 +567,7 @@ trk_drop(struct trk *t, const struct trk_key *key,
 	    key->len > TRK_NAME_MAX || v->clock == 0)
 		return TRK_INVALID;
 	p = trk_part_get(t, key->hash);
-	e = names_lookup(p, key, &it, NULL);
+	e = names_lookup(p, key, NULL);
 	if (e == NULL || trk_version_cmp(&e->version, v) != 0)
 		return TRK_NOT_FOUND;
 	trk_groups_leave_all(p, e, false);

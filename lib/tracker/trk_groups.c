@@ -206,7 +206,6 @@ int
 trk_join(struct trk *t, const struct trk_key *group,
 		const struct trk_key *member, uint64_t now)
 {
-	struct cds_lfht_iter it;
 	struct trk_member *m;
 	struct trk_group *g;
 	struct trk_entry *e;
@@ -216,7 +215,7 @@ trk_join(struct trk *t, const struct trk_key *group,
 	if (!trk_key_valid(group) || !trk_key_valid(member))
 		return TRK_INVALID;
 	p = trk_part_get(t, member->hash);
-	e = trk_names_find(p, member, &it, NULL);
+	e = trk_names_find(p, member, NULL);
 	if (e == NULL || !trk_entry_live(e, now))
 		return TRK_NOT_FOUND;
 	if (member_index(e, group) >= 0)
@@ -290,7 +289,6 @@ int
 trk_leave(struct trk *t, const struct trk_key *group,
 		const struct trk_key *member, uint64_t now)
 {
-	struct cds_lfht_iter it;
 	struct trk_entry *e;
 	struct trk_part *p;
 	int idx;
@@ -298,7 +296,7 @@ trk_leave(struct trk *t, const struct trk_key *group,
 	if (!trk_key_valid(group) || !trk_key_valid(member))
 		return TRK_INVALID;
 	p = trk_part_get(t, member->hash);
-	e = trk_names_find(p, member, &it, NULL);
+	e = trk_names_find(p, member, NULL);
 	if (e == NULL || !trk_entry_live(e, now))
 		return TRK_NOT_FOUND;
 	idx = member_index(e, group);

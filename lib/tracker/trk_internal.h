@@ -11,6 +11,7 @@
 #define SWARM_TRK_INTERNAL_H
 
 #include <urcu/list.h>
+#include <urcu/rculfhash.h>
 #include <urcu/rculist.h>
 
 #include "tracker.h"
@@ -81,9 +82,46 @@ struct trk_tombs {
 	struct cds_list_head fifo;
 };
 
+/*
+ * A partition's names table (trk_names.c): 64-byte buckets of seven tagged
+ * entry pointers and a spill count, homes in split order.
+ */
+#define TRK_NAMES_SLOTS		7
+#define TRK_NAMES_LOAD_PCT	75
+#define TRK_NAMES_ITER_MAX	64
+
+struct trk_names_bucket {
+	uint64_t slot[TRK_NAMES_SLOTS];	/* tag << 48 | entry; 0 = free */
+	uint64_t spill;			/* entries that passed this bucket */
+} __attribute__((aligned(64)));
+
+struct trk_names {
+	uint64_t mask;			/* buckets - 1 */
+	uint32_t shift;			/* 64 - log2(buckets): position -> home */
+	uint32_t pad;
+	uint64_t n;			/* slots in use (owner) */
+	uint64_t limit;			/* grow before going above */
+	uint64_t grows;			/* arrays replaced so far */
+	struct trk_names_bucket b[];
+};
+
+/* A listing's walk over one partition's names, in ascending position. */
+struct trk_names_iter {
+	const struct trk_names *x;
+	uint64_t home;			/* next bucket whose entries to load */
+	uint64_t after;			/* positions up to here are done */
+	bool have_after;
+	bool partial;			/* v holds only the lowest of home's */
+	uint32_t n, i;
+	struct {
+		uint64_t pos;
+		const struct trk_entry *e;
+	} v[TRK_NAMES_ITER_MAX];
+};
+
 struct trk_part {
 	/* read by every thread */
-	struct cds_lfht *names;		/* struct trk_entry by name hash */
+	struct trk_names *names;	/* RCU pointer: entries by name hash */
 	struct cds_lfht *groups;	/* struct trk_group by group hash */
 	struct cds_lfht *members;	/* struct trk_member by mixed seq */
 	/* owner-only state */
@@ -203,9 +241,37 @@ void trk_chq_push(struct trk_chq *q, enum trk_change_kind kind,
 		const struct trk_group *g);
 size_t trk_chq_drain(struct trk_chq *q, struct trk_change *out, size_t max);
 
-/* trk_entries.c: owner-side lookup and removal. */
-struct trk_entry *trk_names_find(struct trk_part *p, const struct trk_key *k,
-		struct cds_lfht_iter *it, unsigned int *dups);
+/*
+ * trk_names.c. Readers (find, prefetch, iter): any registered thread,
+ * online; what they return is valid until its next quiescent state. The
+ * rest: the partition's owner, online; reserve before add, and the entries
+ * passed to del and swap are the ones the table holds.
+ */
+struct trk_names *trk_names_new(uint64_t expected);
+void trk_names_free(struct trk_names *x);
+/* Room for one more entry (may grow the table); TRK_NOMEM. */
+int trk_names_reserve(struct trk_part *p);
+/* Publish e (room reserved); TRK_NOMEM if e's address cannot be tagged. */
+int trk_names_add(struct trk_part *p, struct trk_entry *e);
+void trk_names_del(struct trk_part *p, const struct trk_entry *e);
+/* Put e where old is (same name); e is fully written. */
+void trk_names_swap(struct trk_part *p, const struct trk_entry *old,
+		struct trk_entry *e);
+/* The entry named k, live or not; *dups = entries seen with k's hash. */
+struct trk_entry *trk_names_find(const struct trk_part *p,
+		const struct trk_key *k, unsigned int *dups);
+/* Empty the table, handing every entry to each (which owns it then). */
+void trk_names_clear(struct trk_part *p,
+		void (*each)(struct trk_part *p, struct trk_entry *e));
+void trk_names_prefetch(const struct trk_part *p, uint64_t hash);
+void trk_names_prefetch_entry(const struct trk_part *p, uint64_t hash);
+/* Walk from the start, or from after position `after` if resume. */
+void trk_names_iter_start(const struct trk_part *p, struct trk_names_iter *it,
+		bool resume, uint64_t after);
+/* The next entry in ascending position (split key), or NULL at the end. */
+const struct trk_entry *trk_names_iter_next(struct trk_names_iter *it);
+
+/* trk_entries.c: owner-side removal. */
 int trk_entry_remove(struct trk_part *p, struct trk_entry *e,
 		enum trk_change_kind kind, uint64_t now);
 

@@ -50,8 +50,7 @@ static void
 boot(struct node *n, uint32_t id, uint32_t parts, uint64_t names, uint64_t now)
 {
 	struct trk_config tc = { .nparts = parts, .node_id = id,
-		.expected_entries = names + 1024, .change_queue_len = 65536,
-		.no_auto_resize = false };
+		.expected_entries = names + 1024, .change_queue_len = 65536 };
 	struct exec_node xn = { .node_id = id, .name = n->name };
 	struct clu_config cc;
 	struct mbr_addr seed = { 0x0a000001, 7401 };

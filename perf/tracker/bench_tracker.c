@@ -13,6 +13,10 @@
  *                             process, as freed memory is reused).
  *   bm_trk_whereis_p{1,4}/N   zero-copy lookups of random registered names
  *                             (all hits), keys prepared outside the timing.
+ *   bm_trk_whereis_burst_p1/N the same in bursts of 32, as the packet path
+ *                             does them: trk_prefetch for the 32 hashes,
+ *                             trk_prefetch_entry for the 32, then the 32
+ *                             lookups (items = lookups).
  *
  * Each tracker is built once per (N, P) and cached for the next benchmark.
  */
@@ -165,32 +169,52 @@ bm_register(struct bench_state *st, uint32_t nparts)
 	bench_set_items(st, n * bench_iterations(st));
 }
 
-static void
-bm_whereis(struct bench_state *st, uint32_t nparts)
+static struct trk_key bm_keys[NKEYS];
+static char bm_names[NKEYS][NAME_LEN];
+
+/* The tracker for (n, nparts) and NKEYS random keys of it; false: skip. */
+static bool
+whereis_setup(struct bench_state *st, int64_t n, uint32_t nparts)
 {
-	static char names[NKEYS][NAME_LEN];
-	static struct trk_key keys[NKEYS];
-	int64_t n = bench_arg(st);
 	unsigned int seed = 42;
-	uint64_t sum = 0, misses = 0, i = 0;
 	uint32_t k;
 
 	rcu_enter();
 	if ((cache.t == NULL || cache.n != n || cache.nparts != nparts) &&
 			!cache_build(n, nparts)) {
 		bench_skip(st, "registration failed");
-		return;
+		return false;
 	}
 	for (k = 0; k < NKEYS; k++) {
 		uint64_t idx = (((uint64_t)rand_r(&seed) << 31) ^
 				(uint64_t)rand_r(&seed)) % (uint64_t)n;
 
-		name_fmt(names[k], idx);
-		keys[k] = trk_key(names[k], NAME_LEN);
+		name_fmt(bm_names[k], idx);
+		bm_keys[k] = trk_key(bm_names[k], NAME_LEN);
 	}
+	return true;
+}
+
+static void
+whereis_report(struct bench_state *st, uint64_t sum, uint64_t misses,
+		int64_t per_iteration)
+{
+	if (misses != 0)
+		bench_skip(st, "lookup missed a registered name");
+	bench_counter(st, "checksum", (double)(sum & 0xffff));
+	bench_set_items(st, bench_iterations(st) * per_iteration);
+}
+
+static void
+bm_whereis(struct bench_state *st, uint32_t nparts)
+{
+	uint64_t sum = 0, misses = 0, i = 0;
+
+	if (!whereis_setup(st, bench_arg(st), nparts))
+		return;
 	while (bench_keep_running(st)) {
 		const struct trk_entry *e = trk_whereis(cache.t,
-				&keys[i & (NKEYS - 1)], 0);
+				&bm_keys[i & (NKEYS - 1)], 0);
 
 		if (e != NULL)
 			sum += e->handle;
@@ -199,10 +223,39 @@ bm_whereis(struct bench_state *st, uint32_t nparts)
 		if ((++i & (BURST - 1)) == 0)
 			urcu_qsbr_quiescent_state();
 	}
-	if (misses != 0)
-		bench_skip(st, "lookup missed a registered name");
-	bench_counter(st, "checksum", (double)(sum & 0xffff));
-	bench_set_items(st, bench_iterations(st));
+	whereis_report(st, sum, misses, 1);
+}
+
+#define LOOKUP_BURST 32
+
+static void
+bm_whereis_burst(struct bench_state *st, uint32_t nparts)
+{
+	uint64_t sum = 0, misses = 0, i = 0;
+	unsigned int j;
+
+	if (!whereis_setup(st, bench_arg(st), nparts))
+		return;
+	while (bench_keep_running(st)) {
+		const struct trk_key *k = &bm_keys[i & (NKEYS - 1)];
+
+		for (j = 0; j < LOOKUP_BURST; j++)
+			trk_prefetch(cache.t, k[j].hash);
+		for (j = 0; j < LOOKUP_BURST; j++)
+			trk_prefetch_entry(cache.t, k[j].hash);
+		for (j = 0; j < LOOKUP_BURST; j++) {
+			const struct trk_entry *e = trk_whereis(cache.t, &k[j], 0);
+
+			if (e != NULL)
+				sum += e->handle;
+			else
+				misses++;
+		}
+		i += LOOKUP_BURST;
+		if ((i & (BURST - 1)) == 0)
+			urcu_qsbr_quiescent_state();
+	}
+	whereis_report(st, sum, misses, LOOKUP_BURST);
 }
 
 static void
@@ -232,3 +285,10 @@ bm_trk_whereis_p4(struct bench_state *st)
 	bm_whereis(st, 4);
 }
 BENCH_REGISTER(bm_trk_whereis_p4, BENCH_ARGS(1000000, 10000000));
+
+static void
+bm_trk_whereis_burst_p1(struct bench_state *st)
+{
+	bm_whereis_burst(st, 1);
+}
+BENCH_REGISTER(bm_trk_whereis_burst_p1, BENCH_ARGS(1000000, 10000000));

@@ -1,0 +1,318 @@
+/*
+ * test_names.c - the names table itself (white box): spill paths, holes,
+ * tags that collide, full-hash duplicates, wrap-around at the last bucket,
+ * growth, and listing a home bucket that holds more entries than one load.
+ * Hashes are forced so that names land where a test wants them; after
+ * every step the table's invariants are checked slot by slot.
+ */
+#include <stdlib.h>
+
+#include "mix.h"
+#include "trk_test.h"
+#include "trk_internal.h"
+
+#define PTR_MASK ((1ULL << 48) - 1)
+
+static uint64_t
+home_of(const struct trk_names *x, uint64_t hash)
+{
+	return trk_split_key(hash) >> x->shift;
+}
+
+/*
+ * Every slot's entry is reachable from its home along buckets whose spill
+ * counts are not zero, and every spill count equals the number of entries
+ * whose path crosses it. Returns the entries counted.
+ */
+static uint64_t
+check_invariants(const struct trk *t)
+{
+	const struct trk_names *x = t->part[0].names;
+	uint64_t nb = x->mask + 1, b, n = 0;
+	uint64_t *want = calloc(nb, sizeof(*want));
+	unsigned int i;
+
+	assert_non_null(want);
+	for (b = 0; b < nb; b++) {
+		for (i = 0; i < TRK_NAMES_SLOTS; i++) {
+			uint64_t s = x->b[b].slot[i], h;
+			const struct trk_entry *e;
+
+			if (s == 0)
+				continue;
+			e = (const struct trk_entry *)(uintptr_t)(s & PTR_MASK);
+			assert_int_equal(s >> 48, e->hash >> 48);
+			for (h = home_of(x, e->hash); h != b; h = (h + 1) & x->mask)
+				want[h]++;
+			n++;
+		}
+	}
+	for (b = 0; b < nb; b++)
+		assert_int_equal(x->b[b].spill, want[b]);
+	assert_int_equal(x->n, n);
+	assert_true(x->n <= x->limit);
+	free(want);
+	return n;
+}
+
+/* A name "<prefix>-<i>" whose hash the caller chooses. */
+static struct trk_key
+forced(struct name_buf *b, const char *prefix, unsigned int i, uint64_t hash)
+{
+	name_make(b, prefix, i);
+	b->k.hash = hash;
+	return b->k;
+}
+
+static bool
+present(struct trk *t, const struct trk_key *k, uint64_t handle)
+{
+	const struct trk_entry *e = trk_whereis(t, k, 0);
+
+	return e != NULL && e->handle == handle;
+}
+
+/* Position p's hash: trk_split_key is its own inverse. */
+static uint64_t
+hash_at(uint64_t pos)
+{
+	return trk_split_key(pos);
+}
+
+/* 40 names on one home: they spill over six buckets and stay reachable. */
+static void
+test_spill_and_holes(void **state)
+{
+	enum { N = 40 };
+	struct trk *t = trk_make(1, 64, 0, 0);
+	struct name_buf nb[N];
+	struct trk_key k[N];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		/* one home at every size up to 2^37 buckets, distinct tags */
+		k[i] = forced(&nb[i], "s", i, hash_at((2ULL << 60) |
+				((uint64_t)(i + 1) << 20)) | ((uint64_t)i << 48));
+		assert_int_equal(reg_simple(t, &k[i], i, 0, 0), TRK_OK);
+	}
+	assert_int_equal(check_invariants(t), N);
+	assert_true(t->part[0].names->b[home_of(t->part[0].names,
+			k[0].hash)].spill > 0);
+	/* holes at the home and in the middle of the run */
+	for (i = 0; i < N; i += 3)
+		assert_int_equal(trk_unregister(t, &k[i], false, 0, 0), TRK_OK);
+	check_invariants(t);
+	for (i = 0; i < N; i++)
+		assert_int_equal(present(t, &k[i], i), i % 3 != 0);
+	/* the holes are filled again; everything is still found */
+	for (i = 0; i < N; i += 3)
+		assert_int_equal(reg_simple(t, &k[i], 100 + i, 0, 0), TRK_OK);
+	assert_int_equal(check_invariants(t), N);
+	for (i = 0; i < N; i++)
+		assert_true(present(t, &k[i], i % 3 ? i : 100 + i));
+	trk_destroy(t);
+}
+
+/* Equal tags, different hashes: the full hash and the bytes decide. */
+static void
+test_tag_collisions(void **state)
+{
+	enum { N = 12 };
+	struct trk *t = trk_make(1, 64, 0, 0);
+	struct name_buf nb[N], other;
+	struct trk_key k[N], absent;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		k[i] = forced(&nb[i], "t", i,
+				(0xabcdULL << 48) | ((uint64_t)i << 24) | 5);
+		assert_int_equal(reg_simple(t, &k[i], i, 0, 0), TRK_OK);
+	}
+	check_invariants(t);
+	for (i = 0; i < N; i++)
+		assert_true(present(t, &k[i], i));
+	absent = forced(&other, "t", 99, (0xabcdULL << 48) | (99ULL << 24) | 5);
+	assert_null(trk_whereis(t, &absent, 0));
+	/* same hash as k[3], other bytes: a different name */
+	absent = forced(&other, "u", 3, k[3].hash);
+	assert_null(trk_whereis(t, &absent, 0));
+	trk_destroy(t);
+}
+
+/* Names sharing a whole hash: capped, each found by its bytes. */
+static void
+test_full_hash_duplicates(void **state)
+{
+	struct trk *t = trk_make(1, 64, 0, 0);
+	struct name_buf nb[TRK_HASH_DUP_MAX + 1];
+	struct trk_key k[TRK_HASH_DUP_MAX + 1];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i <= TRK_HASH_DUP_MAX; i++)
+		k[i] = forced(&nb[i], "d", i, 0x1234567890abcdefULL);
+	for (i = 0; i < TRK_HASH_DUP_MAX; i++)
+		assert_int_equal(reg_simple(t, &k[i], i, 0, 0), TRK_OK);
+	assert_int_equal(reg_simple(t, &k[TRK_HASH_DUP_MAX], 9, 0, 0),
+			TRK_COLLISION);
+	assert_int_equal(trk_unregister(t, &k[1], false, 0, 0), TRK_OK);
+	assert_int_equal(reg_simple(t, &k[TRK_HASH_DUP_MAX], 9, 0, 0), TRK_OK);
+	check_invariants(t);
+	for (i = 0; i <= TRK_HASH_DUP_MAX; i++)
+		assert_int_equal(present(t, &k[i], i == TRK_HASH_DUP_MAX ? 9 : i),
+				i != 1);
+	trk_destroy(t);
+}
+
+/* A run that starts at the last bucket wraps to bucket 0 and back. */
+static void
+test_wrap_around(void **state)
+{
+	enum { N = 30 };
+	struct trk *t = trk_make(1, 64, 0, 0);
+	unsigned int counts[2 * N] = { 0 };
+	const struct trk_entry *out[16];
+	struct name_buf nb[2 * N];
+	struct trk_key k[2 * N];
+	struct trk_cursor c;
+	unsigned int i;
+	size_t n;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		/* the highest positions: home = last bucket at every size */
+		k[i] = forced(&nb[i], "w", i, hash_at(~0ULL - ((uint64_t)i << 8)));
+		assert_int_equal(reg_simple(t, &k[i], i, 0, 0), TRK_OK);
+		/* and the lowest: home 0, where the wrapped run lands */
+		k[N + i] = forced(&nb[N + i], "z", i, hash_at((uint64_t)(i + 1) << 8));
+		assert_int_equal(reg_simple(t, &k[N + i], N + i, 0, 0), TRK_OK);
+	}
+	assert_int_equal(check_invariants(t), 2 * N);
+	assert_true(t->part[0].names->b[t->part[0].names->mask].spill > 0);
+	for (i = 0; i < 2 * N; i++)
+		assert_true(present(t, &k[i], i));
+	trk_cursor_init(&c);
+	while (!trk_cursor_done(&c)) {
+		assert_int_equal(trk_registered(t, &c, 0, out, 16, &n), TRK_OK);
+		while (n-- > 0)
+			counts[out[n]->handle]++;
+	}
+	for (i = 0; i < 2 * N; i++)
+		assert_int_equal(counts[i], 1);
+	trk_destroy(t);
+}
+
+/*
+ * One home with 150 entries, more than a listing loads at once, with
+ * groups of equal hashes straddling every possible cut: each is listed
+ * once and the walk is in ascending position.
+ */
+static void
+test_list_big_home(void **state)
+{
+	enum { N = 150 };
+	struct trk *t = trk_make(1, 64, 0, 0);
+	unsigned int counts[N] = { 0 };
+	const struct trk_entry *out[N];
+	struct name_buf nb[N];
+	struct trk_cursor c;
+	uint64_t last = 0;
+	unsigned int i;
+	size_t n, k;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		/* positions in home 1, groups of 3 names on one hash */
+		struct trk_key key = forced(&nb[i], "b", i,
+				hash_at((1ULL << 60) | ((uint64_t)(i / 3 + 1) << 30)));
+
+		assert_int_equal(reg_simple(t, &key, i, 0, 0), TRK_OK);
+	}
+	assert_int_equal(check_invariants(t), N);
+	for (k = 0; k < 2; k++) {
+		size_t page = k == 0 ? N : 7;
+
+		memset(counts, 0, sizeof(counts));
+		last = 0;
+		trk_cursor_init(&c);
+		while (!trk_cursor_done(&c)) {
+			assert_int_equal(trk_registered(t, &c, 0, out, page, &n),
+					TRK_OK);
+			for (i = 0; i < n; i++) {
+				uint64_t pos = trk_split_key(out[i]->hash);
+
+				assert_true(pos >= last);
+				last = pos;
+				counts[out[i]->handle]++;
+			}
+		}
+		for (i = 0; i < N; i++)
+			assert_int_equal(counts[i], 1);
+	}
+	trk_destroy(t);
+}
+
+/*
+ * Random registrations and removals against a model, over a hash space
+ * narrow enough that homes crowd (64 home patterns) and the table doubles
+ * from 64 entries to thousands: every name is where the model says.
+ */
+static void
+test_random_against_model(void **state)
+{
+	enum { N = 3000, STEPS = 40000 };
+	struct trk *t = trk_make(1, 64, 0, 0);
+	struct name_buf *nb = calloc(N, sizeof(*nb));
+	bool *in = calloc(N, sizeof(*in));
+	uint64_t rng = 42, live = 0;
+	unsigned int i, step;
+
+	(void)state;
+	assert_non_null(nb);
+	assert_non_null(in);
+	/* position bits 57..54 zero: at 1024 buckets, one home in 16 is used */
+	for (i = 0; i < N; i++)
+		forced(&nb[i], "r", i, hash_at(mix_next(&rng) & ~(0xfULL << 54)));
+	for (step = 0; step < STEPS; step++) {
+		i = (unsigned int)(mix_next(&rng) % N);
+		if (in[i]) {
+			assert_int_equal(trk_unregister(t, &nb[i].k, false, 0, 0),
+					TRK_OK);
+			live--;
+		} else {
+			assert_int_equal(reg_simple(t, &nb[i].k, i, 0, 0), TRK_OK);
+			live++;
+		}
+		in[i] = !in[i];
+		if (step % 4000 == 0)
+			assert_int_equal(check_invariants(t), live);
+	}
+	assert_int_equal(check_invariants(t), live);
+	assert_true(t->part[0].names->grows > 0);
+	for (i = 0; i < N; i++)
+		assert_int_equal(present(t, &nb[i].k, i), in[i]);
+	free(nb);
+	free(in);
+	trk_destroy(t);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spill_and_holes),
+		cmocka_unit_test(test_tag_collisions),
+		cmocka_unit_test(test_full_hash_duplicates),
+		cmocka_unit_test(test_wrap_around),
+		cmocka_unit_test(test_list_big_home),
+		cmocka_unit_test(test_random_against_model),
+	};
+	int rc;
+
+	urcu_qsbr_register_thread();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	urcu_qsbr_unregister_thread();
+	return rc;
+}

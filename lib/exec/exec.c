@@ -719,6 +719,84 @@ credit_op(struct exec_ctx *c, const struct proto_op *op)
 				c->credit_bytes / c->req_len);
 }
 
+/*
+ * A datagram's ops are decoded, hashed and prefetched in stages of up to
+ * EXEC_STAGE_OPS before any of them runs: the index buckets of every name
+ * in the stage are requested, then every candidate entry, so the table
+ * misses of the stage overlap instead of queueing one behind the other.
+ * The ops then run in datagram order, as before: staging changes when
+ * memory is touched, never what an op sees.
+ */
+#define EXEC_STAGE_OPS 16
+
+struct exec_staged {
+	struct exec_op xo;
+	int rc;			/* proto_req_next_op's verdict on the op */
+	bool mapped;		/* its reply index is known */
+};
+
+/* Decode and hash up to EXEC_STAGE_OPS ops; their table lines in flight. */
+static unsigned int
+stage_ops(const struct exec_ctx *c, struct proto_req *r,
+		const struct exec_opts *o, struct exec_staged *s)
+{
+	unsigned int n = 0, i;
+
+	while (n < EXEC_STAGE_OPS) {
+		struct exec_staged *st = &s[n];
+		uint16_t pos;
+
+		st->rc = proto_req_next_op(r, &st->xo.op);
+		if (st->rc == PROTO_END)
+			break;
+		pos = st->xo.op.index;
+		st->mapped = map_index(o, &st->xo.op);
+		if (st->rc == 0 && o != NULL && o->hashes != NULL &&
+		    pos < o->nhashes)
+			exec_op_hashed(c->t, &st->xo, &o->hashes[pos]);
+		else if (st->rc == 0)
+			exec_op_hash(c->t, &st->xo);
+		else
+			st->xo = (struct exec_op){ .op = st->xo.op, .part = -1 };
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		if (s[i].xo.hash != 0)
+			trk_prefetch(c->t, s[i].xo.hash);
+	for (i = 0; i < n; i++)
+		if (s[i].xo.hash != 0)
+			trk_prefetch_entry(c->t, s[i].xo.hash);
+	return n;
+}
+
+/* Take, credit and answer one staged op. */
+static void
+run_op(struct exec_ctx *c, struct exec_staged *st, const struct exec_opts *o)
+{
+	struct proto_op *op = &st->xo.op;
+	struct exec_refusal rf;
+	int verdict = EXEC_TAKE_RUN;
+
+	c->cur = &st->xo;
+	if (st->mapped && st->rc == 0 && o != NULL && o->take != NULL) {
+		rf = (struct exec_refusal){ PROTO_ST_INTERNAL, 0 };
+		verdict = o->take(&st->xo, o->arg, &rf);
+	}
+	if (verdict == EXEC_TAKE_SKIP)
+		return;		/* answered elsewhere, with its share */
+	credit_op(c, op);
+	if (!st->mapped)
+		exec_reply_status(c, op, PROTO_ST_INTERNAL);
+	else if (st->rc == PROTO_EMALFORMED && !implemented(c->node, op))
+		exec_reply_status(c, op, PROTO_ST_UNSUPPORTED);
+	else if (st->rc != 0)
+		reply_bad_field(c, op, st->rc);
+	else if (verdict == EXEC_TAKE_REFUSE)
+		reply_refusal(c, op, &rf);
+	else
+		dispatch(c, op);
+}
+
 int
 exec_datagram_opts(struct trk *t, const struct exec_node *node,
 		const void *req, size_t len, uint64_t now,
@@ -727,11 +805,10 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 	struct exec_ctx c = { .t = t, .node = node, .now = now, .out = out,
 		.dgram_cap = PROTO_MAX_DGRAM, .req_len = len,
 		.credit_bytes = PROTO_HDR_LEN };
-	struct exec_refusal rf;
+	struct exec_staged stage[EXEC_STAGE_OPS];
 	struct proto_req r;
-	struct exec_op xo;
-	struct proto_op *op = &xo.op;
-	int rc, verdict;
+	unsigned int n, i;
+	int rc;
 
 	out->n = 0;
 	out->unanswered = 0;
@@ -751,35 +828,11 @@ exec_datagram_opts(struct trk *t, const struct exec_node *node,
 			c.budget.reply_bytes_max = 0;
 	}
 	exec_reply_open(&c);
-	c.cur = &xo;
-	while ((rc = proto_req_next_op(&r, op)) != PROTO_END) {
-		uint16_t pos = op->index;
-		bool mapped = map_index(o, op);
-
-		c.more_ops = r.next < r.nops;
-		verdict = EXEC_TAKE_RUN;
-		if (rc == 0 && o != NULL && o->hashes != NULL &&
-		    pos < o->nhashes)
-			exec_op_hashed(t, &xo, &o->hashes[pos]);
-		else if (rc == 0)
-			exec_op_hash(t, &xo);
-		if (mapped && rc == 0 && o != NULL && o->take != NULL) {
-			rf = (struct exec_refusal){ PROTO_ST_INTERNAL, 0 };
-			verdict = o->take(&xo, o->arg, &rf);
+	while ((n = stage_ops(&c, &r, o, stage)) != 0) {
+		for (i = 0; i < n; i++) {
+			c.more_ops = i + 1 < n || r.next < r.nops;
+			run_op(&c, &stage[i], o);
 		}
-		if (verdict == EXEC_TAKE_SKIP)
-			continue;	/* answered elsewhere, with its share */
-		credit_op(&c, op);
-		if (!mapped)
-			exec_reply_status(&c, op, PROTO_ST_INTERNAL);
-		else if (rc == PROTO_EMALFORMED && !implemented(node, op))
-			exec_reply_status(&c, op, PROTO_ST_UNSUPPORTED);
-		else if (rc != 0)
-			reply_bad_field(&c, op, rc);
-		else if (verdict == EXEC_TAKE_REFUSE)
-			reply_refusal(&c, op, &rf);
-		else
-			dispatch(&c, op);
 	}
 	exec_reply_close(&c);
 	return EXEC_ANSWERED;

@@ -32,6 +32,11 @@
  * well. Removal leaves a hole that a later insert on the same path fills;
  * no entry ever moves, which is what lets readers run without retries.
  *
+ * Listing. A bucket is live while it holds an entry or an entry passed it
+ * (spill > 0); a bitmap with one bit per bucket says which. A home bucket
+ * that is not live has no entries, so a listing over a table presized for
+ * millions and holding few skips 64 buckets per word it reads.
+ *
  * Growth. The load stays at or under TRK_NAMES_LOAD_PCT of the slots; at
  * the limit the writer builds an array of twice the buckets beside the
  * old one, publishes it, and retires the old one after a grace period
@@ -100,11 +105,19 @@ load_limit(unsigned int order)
 	return (1ULL << order) * TRK_NAMES_SLOTS * TRK_NAMES_LOAD_PCT / 100;
 }
 
+/* The live bitmap follows the buckets in the same allocation. */
+static size_t
+live_words(unsigned int order)
+{
+	return ((size_t)1 << order) / 64 + 1;
+}
+
 static struct trk_names *
 names_alloc(unsigned int order)
 {
-	size_t bytes = sizeof(struct trk_names) +
+	size_t buckets = sizeof(struct trk_names) +
 		((size_t)1 << order) * sizeof(struct trk_names_bucket);
+	size_t bytes = buckets + live_words(order) * sizeof(uint64_t);
 	struct trk_names *x;
 
 	if (bytes >= NAMES_HUGE) {
@@ -120,6 +133,7 @@ names_alloc(unsigned int order)
 	memset(x, 0, bytes);
 	x->mask = (1ULL << order) - 1;
 	x->shift = 64 - order;
+	x->live = (uint64_t *)((uint8_t *)x + buckets);
 	x->limit = load_limit(order);
 	return x;
 }
@@ -140,6 +154,52 @@ trk_names_free(struct trk_names *x)
 	free(x);
 }
 
+/* Owner. Bucket b holds or passes an entry now. */
+static inline void
+live_set(struct trk_names *x, uint64_t b)
+{
+	uint64_t *w = &x->live[b / 64], bit = 1ULL << (b % 64);
+
+	if ((*w & bit) == 0)
+		CMM_STORE_SHARED(*w, *w | bit);
+}
+
+/* Owner. Clear b's bit if it neither holds nor passes an entry. */
+static void
+live_check(struct trk_names *x, uint64_t b)
+{
+	const struct trk_names_bucket *bk = &x->b[b];
+	unsigned int i;
+
+	if (bk->spill != 0)
+		return;
+	for (i = 0; i < TRK_NAMES_SLOTS; i++)
+		if (bk->slot[i] != 0)
+			return;
+	CMM_STORE_SHARED(x->live[b / 64], x->live[b / 64] &
+			~(1ULL << (b % 64)));
+}
+
+/* Readers. The first live bucket at or after b, or mask + 1 if none. */
+static uint64_t
+live_next(const struct trk_names *x, uint64_t b)
+{
+	uint64_t w;
+
+	if (b > x->mask)
+		return b;
+	w = CMM_LOAD_SHARED(x->live[b / 64]) & (~0ULL << (b % 64));
+	b &= ~63ULL;
+	while (w == 0) {
+		b += 64;
+		if (b > x->mask)
+			return x->mask + 1;
+		w = CMM_LOAD_SHARED(x->live[b / 64]);
+	}
+	b += (uint64_t)__builtin_ctzll(w);
+	return b <= x->mask ? b : x->mask + 1;
+}
+
 /* Owner, x unpublished or owned. Put slot s on its path; room is there. */
 static void
 names_place(struct trk_names *x, uint64_t hash, uint64_t s)
@@ -150,9 +210,11 @@ names_place(struct trk_names *x, uint64_t hash, uint64_t s)
 	for (;;) {
 		struct trk_names_bucket *bk = &x->b[b];
 
+		/* a bucket passed is full, so its bit is set already */
 		for (i = 0; i < TRK_NAMES_SLOTS; i++) {
 			if (bk->slot[i] == 0) {
-				cmm_smp_wmb();	/* entry and spills first */
+				live_set(x, b);
+				cmm_smp_wmb();	/* entry, spills, bit first */
 				CMM_STORE_SHARED(bk->slot[i], s);
 				x->n++;
 				return;
@@ -264,8 +326,11 @@ trk_names_del(struct trk_part *p, const struct trk_entry *e)
 
 	CMM_STORE_SHARED(*s, 0);
 	cmm_smp_wmb();		/* the slot goes before its path */
-	for (; b != at; b = (b + 1) & x->mask)
+	for (; b != at; b = (b + 1) & x->mask) {
 		CMM_STORE_SHARED(x->b[b].spill, x->b[b].spill - 1);
+		live_check(x, b);
+	}
+	live_check(x, at);
 	x->n--;
 }
 
@@ -367,6 +432,7 @@ trk_names_clear(struct trk_part *p,
 		}
 		CMM_STORE_SHARED(x->b[b].spill, 0);
 	}
+	memset(x->live, 0, live_words(64 - x->shift) * sizeof(uint64_t));
 	x->n = 0;
 }
 
@@ -459,6 +525,7 @@ trk_names_iter_next(struct trk_names_iter *it)
 			it->after = it->v[it->n - 1].pos;
 			it->have_after = true;
 		}
+		it->home = live_next(it->x, it->home);
 		if (it->home > it->x->mask)
 			return NULL;
 		iter_load(it);

@@ -3,7 +3,8 @@
  * tags that collide, full-hash duplicates, wrap-around at the last bucket,
  * growth, and listing a home bucket that holds more entries than one load.
  * Hashes are forced so that names land where a test wants them; after
- * every step the table's invariants are checked slot by slot.
+ * every step the table's invariants (spill counts, live bits) are checked
+ * slot by slot.
  */
 #include <stdlib.h>
 
@@ -47,8 +48,14 @@ check_invariants(const struct trk *t)
 			n++;
 		}
 	}
-	for (b = 0; b < nb; b++)
+	for (b = 0; b < nb; b++) {
+		bool holds = false, live = (x->live[b / 64] >> (b % 64)) & 1;
+
+		for (i = 0; i < TRK_NAMES_SLOTS; i++)
+			holds |= x->b[b].slot[i] != 0;
 		assert_int_equal(x->b[b].spill, want[b]);
+		assert_int_equal(live, holds || want[b] > 0);
+	}
 	assert_int_equal(x->n, n);
 	assert_true(x->n <= x->limit);
 	free(want);
@@ -298,6 +305,50 @@ test_random_against_model(void **state)
 	trk_destroy(t);
 }
 
+/*
+ * A table presized for a million entries holding a few hundred: the
+ * listing skips dead buckets by their bits and still returns each name
+ * once; removing them all leaves no live bucket and an empty listing.
+ */
+static void
+test_sparse_listing(void **state)
+{
+	enum { N = 300 };
+	struct trk *t = trk_make(1, 1000000, 0, 0);
+	unsigned int counts[N] = { 0 };
+	const struct trk_entry *out[32];
+	struct name_buf nb[N];
+	struct trk_cursor c;
+	uint64_t w;
+	unsigned int i;
+	size_t n;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		name_make(&nb[i], "sparse", i);
+		assert_int_equal(reg_simple(t, &nb[i].k, i, 0, 0), TRK_OK);
+	}
+	assert_int_equal(check_invariants(t), N);
+	trk_cursor_init(&c);
+	while (!trk_cursor_done(&c)) {
+		assert_int_equal(trk_registered(t, &c, 0, out, 32, &n), TRK_OK);
+		while (n-- > 0)
+			counts[out[n]->handle]++;
+	}
+	for (i = 0; i < N; i++) {
+		assert_int_equal(counts[i], 1);
+		assert_int_equal(trk_unregister(t, &nb[i].k, false, 0, 0), TRK_OK);
+	}
+	assert_int_equal(check_invariants(t), 0);
+	for (w = 0; w <= t->part[0].names->mask / 64; w++)
+		assert_int_equal(t->part[0].names->live[w], 0);
+	trk_cursor_init(&c);
+	assert_int_equal(trk_registered(t, &c, 0, out, 32, &n), TRK_OK);
+	assert_int_equal(n, 0);
+	assert_true(trk_cursor_done(&c));
+	trk_destroy(t);
+}
+
 int
 main(void)
 {
@@ -308,6 +359,7 @@ main(void)
 		cmocka_unit_test(test_wrap_around),
 		cmocka_unit_test(test_list_big_home),
 		cmocka_unit_test(test_random_against_model),
+		cmocka_unit_test(test_sparse_listing),
 	};
 	int rc;
 

@@ -68,7 +68,10 @@ lease_of(const struct trk_reg *r, uint64_t now)
 	return r->ttl_ms > UINT64_MAX - now ? UINT64_MAX : now + r->ttl_ms;
 }
 
-/* A new, unpublished entry carrying r's content. */
+/*
+ * A new, unpublished entry carrying r's content; NULL when out of memory,
+ * or at an address the names table cannot tag (trk_names_taggable).
+ */
 static struct trk_entry *
 entry_new(const struct trk_reg *r, const struct trk_version *v)
 {
@@ -76,6 +79,10 @@ entry_new(const struct trk_reg *r, const struct trk_version *v)
 
 	if (e == NULL)
 		return NULL;
+	if (!trk_names_taggable(e)) {
+		free(e);
+		return NULL;
+	}
 	memset(e, 0, sizeof(*e));
 	e->hash = r->key.hash;
 	e->handle = r->handle;
@@ -185,11 +192,7 @@ insert_new(struct trk_part *p, const struct trk_reg *r, uint64_t now,
 	if (e == NULL)
 		return TRK_NOMEM;
 	lease_set(p, e, exp);
-	if (trk_names_add(p, e) != TRK_OK) {
-		lease_set(p, e, 0);
-		free(e);
-		return TRK_NOMEM;
-	}
+	trk_names_add(p, e);
 	trk_digest_toggle(p, e, 1);
 	trk_tomb_drop(p, &r->key);
 	TRK_COUNT_ADD(p, nentries, 1);
@@ -482,10 +485,7 @@ apply_register(struct trk_part *p, const struct trk_record *rec)
 	n = entry_new(&r, &rec->version);
 	if (n == NULL)
 		return TRK_NOMEM;
-	if (trk_names_add(p, n) != TRK_OK) {
-		free(n);
-		return TRK_NOMEM;
-	}
+	trk_names_add(p, n);
 	trk_digest_toggle(p, n, 1);
 	if (tb != NULL)
 		trk_tomb_drop(p, &r.key);

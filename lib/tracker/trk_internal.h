@@ -103,6 +103,7 @@ struct trk_names {
 	uint64_t limit;			/* grow before going above */
 	uint64_t grows;			/* arrays replaced so far */
 	uint64_t *live;			/* bit per bucket: holds or passes one */
+	void **shadow;			/* sanitizer builds: untagged slots */
 	struct trk_names_bucket b[];
 };
 
@@ -249,11 +250,17 @@ size_t trk_chq_drain(struct trk_chq *q, struct trk_change *out, size_t max);
  * passed to del and swap are the ones the table holds.
  */
 struct trk_names *trk_names_new(uint64_t expected);
+/* A slot holds 48 address bits: false for entries above (57-bit spaces). */
+static inline bool
+trk_names_taggable(const void *e)
+{
+	return ((uint64_t)(uintptr_t)e >> 48) == 0;
+}
 void trk_names_free(struct trk_names *x);
 /* Room for one more entry (may grow the table); TRK_NOMEM. */
 int trk_names_reserve(struct trk_part *p);
-/* Publish e (room reserved); TRK_NOMEM if e's address cannot be tagged. */
-int trk_names_add(struct trk_part *p, struct trk_entry *e);
+/* Publish e (room reserved, address taggable). */
+void trk_names_add(struct trk_part *p, struct trk_entry *e);
 void trk_names_del(struct trk_part *p, const struct trk_entry *e);
 /* Put e where old is (same name); e is fully written. */
 void trk_names_swap(struct trk_part *p, const struct trk_entry *old,

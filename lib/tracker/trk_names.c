@@ -14,7 +14,8 @@
  * other: a position means the same thing at every size, so a cursor is
  * just "after position x" and never has to find its last entry again.
  * (The partition uses hash bits 32..47, the tag bits 48..63; the home
- * uses the low bits, so each is independent of the others.)
+ * uses the low bits, so each is independent of the others below 2^32
+ * buckets.)
  *
  * Lookup. Read the home bucket, compare tags, and dereference only entries
  * whose tag matches; a stranger's tag matches with odds of about 1 in
@@ -64,6 +65,26 @@
 #define NAMES_MIN_ORDER	3u
 #define NAMES_MAX_ORDER	36u
 #define NAMES_HUGE	(2u << 20)	/* x86-64 transparent huge page */
+
+/*
+ * LeakSanitizer finds live blocks by scanning memory for their addresses,
+ * and a tagged slot is not one. When an LSan runtime is linked in (gcc's
+ * or clang's ASan, whether or not this file was instrumented), each table
+ * keeps an untagged copy of every slot word in a shadow array beside its
+ * buckets, written by the owner and never read, so that entries held by a
+ * table do not look leaked. Other builds have no shadow.
+ */
+extern void __lsan_do_leak_check(void) __attribute__((weak));
+
+static bool
+names_shadowed(void)
+{
+	return __lsan_do_leak_check != NULL;
+}
+
+/* A partial load drops at most one group of equal hashes and keeps more. */
+_Static_assert(TRK_HASH_DUP_MAX < TRK_NAMES_ITER_MAX,
+	"a listing must make progress through a crowded home bucket");
 
 /* rcu_dereference, inlined (liburcu's is a call without _LGPL_SOURCE). */
 static inline const struct trk_names *
@@ -117,7 +138,10 @@ names_alloc(unsigned int order)
 {
 	size_t buckets = sizeof(struct trk_names) +
 		((size_t)1 << order) * sizeof(struct trk_names_bucket);
-	size_t bytes = buckets + live_words(order) * sizeof(uint64_t);
+	size_t live = live_words(order) * sizeof(uint64_t);
+	size_t shadow = names_shadowed() ? ((size_t)1 << order) *
+		sizeof(struct trk_names_bucket) : 0;
+	size_t bytes = buckets + live + shadow;
 	struct trk_names *x;
 
 	if (bytes >= NAMES_HUGE) {
@@ -126,6 +150,7 @@ names_alloc(unsigned int order)
 		if (x != NULL)
 			(void)madvise(x, bytes, MADV_HUGEPAGE);
 	} else {
+		bytes = (bytes + 63) & ~(size_t)63;	/* C11: a multiple */
 		x = aligned_alloc(64, bytes);
 	}
 	if (x == NULL)
@@ -134,6 +159,7 @@ names_alloc(unsigned int order)
 	x->mask = (1ULL << order) - 1;
 	x->shift = 64 - order;
 	x->live = (uint64_t *)((uint8_t *)x + buckets);
+	x->shadow = shadow ? (void **)((uint8_t *)x + buckets + live) : NULL;
 	x->limit = load_limit(order);
 	return x;
 }
@@ -152,6 +178,16 @@ void
 trk_names_free(struct trk_names *x)
 {
 	free(x);
+}
+
+/* Owner. Store slot word *w (the shadow, if any, follows it). */
+static inline void
+slot_store(struct trk_names *x, uint64_t *w, uint64_t s)
+{
+	CMM_STORE_SHARED(*w, s);
+	if (x->shadow != NULL)
+		x->shadow[((uintptr_t)w - (uintptr_t)x->b) / sizeof(*w)] =
+			slot_entry(s);
 }
 
 /* Owner. Bucket b holds or passes an entry now. */
@@ -215,7 +251,7 @@ names_place(struct trk_names *x, uint64_t hash, uint64_t s)
 			if (bk->slot[i] == 0) {
 				live_set(x, b);
 				cmm_smp_wmb();	/* entry, spills, bit first */
-				CMM_STORE_SHARED(bk->slot[i], s);
+				slot_store(x, &bk->slot[i], s);
 				x->n++;
 				return;
 			}
@@ -287,14 +323,10 @@ trk_names_reserve(struct trk_part *p)
 	return names_grow(p);
 }
 
-int
+void
 trk_names_add(struct trk_part *p, struct trk_entry *e)
 {
-	/* pointers above 48 bits (57-bit address spaces) cannot be tagged */
-	if (((uint64_t)(uintptr_t)e & ~NAMES_PTR_MASK) != 0)
-		return TRK_NOMEM;
 	names_place(p->names, e->hash, slot_of(e));
-	return TRK_OK;
 }
 
 /* Owner. The slot holding e, which is in the table; *at = its bucket. */
@@ -324,7 +356,7 @@ trk_names_del(struct trk_part *p, const struct trk_entry *e)
 	uint64_t at, b = home_of(x, e->hash);
 	uint64_t *s = names_slot(x, e, &at);
 
-	CMM_STORE_SHARED(*s, 0);
+	slot_store(x, s, 0);
 	cmm_smp_wmb();		/* the slot goes before its path */
 	for (; b != at; b = (b + 1) & x->mask) {
 		CMM_STORE_SHARED(x->b[b].spill, x->b[b].spill - 1);
@@ -342,7 +374,7 @@ trk_names_swap(struct trk_part *p, const struct trk_entry *old,
 	uint64_t *s = names_slot(p->names, old, &at);
 
 	cmm_smp_wmb();		/* e's contents before its pointer */
-	CMM_STORE_SHARED(*s, slot_of(e));
+	slot_store(p->names, s, slot_of(e));
 }
 
 struct trk_entry *
@@ -350,7 +382,7 @@ trk_names_find(const struct trk_part *p, const struct trk_key *k,
 		unsigned int *dups)
 {
 	const struct trk_names *x = names_of(p);
-	uint64_t b = home_of(x, k->hash), tag = slot_tag(k->hash);
+	uint64_t home = home_of(x, k->hash), b = home, tag = slot_tag(k->hash);
 	unsigned int i, same = 0;
 
 	for (;;) {
@@ -378,6 +410,12 @@ trk_names_find(const struct trk_part *p, const struct trk_key *k,
 		if (CMM_LOAD_SHARED(bk->spill) == 0)
 			break;
 		b = (b + 1) & x->mask;
+		/*
+		 * Holes keep the spill counts of the entries still past them,
+		 * so churn can leave every bucket passed: one lap saw it all.
+		 */
+		if (b == home)
+			break;
 	}
 	if (dups)
 		*dups = same;
@@ -427,7 +465,7 @@ trk_names_clear(struct trk_part *p,
 
 			if (s == 0)
 				continue;
-			CMM_STORE_SHARED(x->b[b].slot[i], 0);
+			slot_store(x, &x->b[b].slot[i], 0);
 			each(p, slot_entry(s));
 		}
 		CMM_STORE_SHARED(x->b[b].spill, 0);

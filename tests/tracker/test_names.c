@@ -306,6 +306,48 @@ test_random_against_model(void **state)
 }
 
 /*
+ * Churn can leave every bucket passed: fill a bucket, push one name past
+ * it, remove the fillers, in every bucket in turn. Eight names remain, all
+ * spill counts are 1, and a lookup of an absent name must still end (one
+ * lap of the table), as must a registration of a new one.
+ */
+static void
+test_every_bucket_passed(void **state)
+{
+	struct trk *t = trk_make(1, 8, 0, 0);
+	const struct trk_names *x = t->part[0].names;
+	struct name_buf nb[8 * 8], absent;
+	struct trk_key k[8 * 8], a;
+	unsigned int b, j;
+
+	(void)state;
+	assert_int_equal(x->mask, 7);
+	for (b = 0; b < 8; b++) {
+		for (j = 0; j < 8; j++) {
+			unsigned int i = b * 8 + j;
+
+			k[i] = forced(&nb[i], "p", i, hash_at(((uint64_t)b << 61) |
+					((uint64_t)(j + 1) << 20)) | ((uint64_t)i << 48));
+			assert_int_equal(reg_simple(t, &k[i], i, 0, 0), TRK_OK);
+		}
+		for (j = 0; j < 7; j++)
+			assert_int_equal(trk_unregister(t, &k[b * 8 + j], false,
+					0, 0), TRK_OK);
+	}
+	assert_int_equal(check_invariants(t), 8);
+	for (b = 0; b < 8; b++)
+		assert_true(x->b[b].spill > 0);
+	a = forced(&absent, "absent", 0, hash_at(3ULL << 61) | (0x77ULL << 48));
+	assert_null(trk_whereis(t, &a, 0));
+	for (b = 0; b < 8; b++)
+		assert_true(present(t, &k[b * 8 + 7], b * 8 + 7));
+	assert_int_equal(reg_simple(t, &a, 999, 0, 0), TRK_OK);
+	assert_true(present(t, &a, 999));
+	check_invariants(t);
+	trk_destroy(t);
+}
+
+/*
  * A table presized for a million entries holding a few hundred: the
  * listing skips dead buckets by their bits and still returns each name
  * once; removing them all leaves no live bucket and an empty listing.
@@ -360,6 +402,7 @@ main(void)
 		cmocka_unit_test(test_list_big_home),
 		cmocka_unit_test(test_random_against_model),
 		cmocka_unit_test(test_sparse_listing),
+		cmocka_unit_test(test_every_bucket_passed),
 	};
 	int rc;
 

@@ -102,6 +102,7 @@ struct trk_names {
 	uint64_t n;			/* slots in use (owner) */
 	uint64_t limit;			/* grow before going above */
 	uint64_t grows;			/* arrays replaced so far */
+	uint64_t moves;			/* odd while an entry changes slot */
 	uint64_t *live;			/* bit per bucket: holds or passes one */
 	void **shadow;			/* sanitizer builds: untagged slots */
 	struct trk_names_bucket b[];

@@ -38,6 +38,19 @@ swarm_netns_down() {
 	ip link del "$dp" 2>/dev/null || true
 }
 
+# swarm_eventually SECS CMD...: CMD succeeds within SECS seconds, asked
+# every 0.1 s; for conditions that take time to show (a lease running out,
+# counters of frames still in flight, a join), never a fixed sleep.
+swarm_eventually() {
+	local secs=$1 t
+	shift
+	for ((t = 0; t < secs * 10; t++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
 # swarm_wait_start LOG PID SECONDS: waits for swarmd's ready line in LOG;
 # 1 as soon as the process has exited, or after SECONDS.
 swarm_wait_start() {

@@ -5,7 +5,7 @@
 #   2. release-style build (warnings are errors) + unit tests
 #   3. integration tests: real swarmd on DPDK (net_af_packet on a veth) with
 #      swarmctl, swarm-storm and raw frames from a network namespace; every
-#      example config started; then the cluster tests: 3 and 5 swarmd
+#      example config started; UDP checksums offloaded on net_tap; then the cluster tests: 3 and 5 swarmd
 #      nodes on a bridge (readiness after a cold start, a 1M-name storm,
 #      kill -9, restart and resync, netsplit and heal, quorum, wrong key)
 #   4. AddressSanitizer + UndefinedBehaviorSanitizer build + unit tests
@@ -99,6 +99,8 @@ if [ -x build/app/swarmd/swarmd ]; then
 	integration_run "integration" build
 	step "example configurations (each configs/*.conf starts, serves, stops)"
 	integration_run "configs" build tests/integration/configs.sh
+	step "transmit checksum offload (swarmd on net_tap, kernel sockets check)"
+	integration_run "tap" build tests/integration/tap.sh
 	step "amplification (reply bytes from an untrusted source)"
 	integration_run "amplify" build tests/integration/amplify.sh
 	step "overload (twice a node's capacity: answered, overloaded, silent)"

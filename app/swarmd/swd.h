@@ -139,6 +139,7 @@ struct swd_ctx {
 	struct swd_worker *workers;	/* nworkers */
 	uint16_t part_owner[TRK_MAX_PARTS];	/* partition -> worker index */
 	uint64_t tsc_hz;
+	bool tx_udp_cksum;		/* the port finishes UDP checksums */
 	struct swd_cluster *cl;		/* NULL: a standalone node */
 	volatile bool quit;
 };
@@ -204,6 +205,9 @@ void swd_tx_init(struct swd_worker *w);
 void swd_tx_flush(struct swd_worker *w);
 void swd_tx_drain(struct swd_worker *w, uint64_t tsc);
 void swd_tx_queue(struct swd_worker *w, struct rte_mbuf *m);
+/* Any thread: marks a frame whose UDP checksum field holds the pseudo-
+ * header sum for the port to finish (call only when swd.tx_udp_cksum). */
+void swd_tx_udp_cksum(struct rte_mbuf *m);
 /* Builds the reply frame of dgram to pkt's client in m (reset or fresh)
  * and queues it. */
 void swd_tx_reply(struct swd_worker *w, struct rte_mbuf *m,

@@ -436,14 +436,16 @@ gossip_out(struct swd_worker *w, struct swd_cluster *k,
 		w->stats.mbuf_alloc_failed++;
 		return;
 	}
-	len = net_build_udp_frame(rte_pktmbuf_mtod(m, uint8_t *),
+	len = net_build_udp_frame_ol(rte_pktmbuf_mtod(m, uint8_t *),
 			rte_pktmbuf_tailroom(m), &swd.prm.ifc.mac, &mac,
 			swd.prm.ifc.ip, dst, swd.prm.ifc.udp_port_extra[0],
-			d->dst.port, d->buf, d->len);
+			d->dst.port, d->buf, d->len, swd.tx_udp_cksum);
 	if (len == 0) {
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (swd.tx_udp_cksum)
+		swd_tx_udp_cksum(m);
 	m->data_len = (uint16_t)len;
 	m->pkt_len = (uint32_t)len;
 	k->st.gossip_tx++;

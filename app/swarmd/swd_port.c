@@ -2,7 +2,9 @@
  * swd_port.c - the mbuf pool and the port: one rx and one tx queue per
  * worker lcore, RSS over IP addresses and UDP ports when the device has it
  * (so a client's sockets spread over the workers), checksum offload used
- * only where the device offers it.
+ * only where the device offers it: IPv4 and UDP checksum checks on
+ * receive, UDP checksums on transmit (swd.tx_udp_cksum; the IPv4 header
+ * checksum, 20 bytes, is always computed in software).
  *
  * The port's counters (rx misses above all: frames the port received and
  * dropped because a receive queue was full, never seen by a worker) are
@@ -216,6 +218,10 @@ swd_port_init(struct swd_ctx *c)
 	port_rss(&info, &conf, nq);
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_CHECKSUM;
+	c->tx_udp_cksum = (info.tx_offload_capa &
+			RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+	if (c->tx_udp_cksum)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	rc = rte_eth_dev_configure(port, nq, nq, &conf);
 	if (rc == 0)
 		rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);

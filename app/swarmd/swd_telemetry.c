@@ -146,6 +146,7 @@ tel_port(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_u64(d, "imissed", p.imissed);
 	rte_tel_data_add_dict_u64(d, "af_packet_drops", p.afp_drops);
 	rte_tel_data_add_dict_u64(d, "af_packet_sockets", p.afp_sockets);
+	rte_tel_data_add_dict_u64(d, "tx_udp_cksum_offload", swd.tx_udp_cksum);
 	rte_tel_data_add_dict_u64(d, "ierrors", p.ierrors);
 	rte_tel_data_add_dict_u64(d, "oerrors", p.oerrors);
 	rte_tel_data_add_dict_u64(d, "ipackets", p.ipackets);

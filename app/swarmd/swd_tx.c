@@ -14,6 +14,11 @@
  * mbufs from the port's pool for the others; the UDP payload is written
  * after room for the Ethernet, IPv4 and UDP headers, which lib/net fills
  * from the request (addresses and ports swapped).
+ *
+ * UDP checksums: where the port offers RTE_ETH_TX_OFFLOAD_UDP_CKSUM
+ * (swd.tx_udp_cksum, swd_port.c) the frame carries the pseudo-header sum
+ * and the mbuf asks the port to finish it; elsewhere lib/net computes the
+ * checksum in software.
  */
 #include <string.h>
 
@@ -70,6 +75,14 @@ swd_tx_queue(struct swd_worker *w, struct rte_mbuf *m)
 }
 
 void
+swd_tx_udp_cksum(struct rte_mbuf *m)
+{
+	m->l2_len = RTE_ETHER_HDR_LEN;
+	m->l3_len = sizeof(struct rte_ipv4_hdr);
+	m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+}
+
+void
 swd_tx_reply(struct swd_worker *w, struct rte_mbuf *m,
 		const struct net_pkt *pkt, const uint8_t *dgram, size_t len)
 {
@@ -77,7 +90,9 @@ swd_tx_reply(struct swd_worker *w, struct rte_mbuf *m,
 	size_t flen;
 
 	memcpy(frame + NET_UDP_HDRS_LEN, dgram, len);
-	flen = net_udp_reply(frame, pkt, &swd.prm.ifc, len, false);
+	flen = net_udp_reply(frame, pkt, &swd.prm.ifc, len, swd.tx_udp_cksum);
+	if (swd.tx_udp_cksum)
+		swd_tx_udp_cksum(m);
 	m->data_len = (uint16_t)flen;
 	m->pkt_len = (uint32_t)flen;
 	w->stats.replies++;

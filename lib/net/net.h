@@ -202,6 +202,18 @@ net_build_udp_frame(uint8_t *frame, size_t cap,
 		uint16_t src_port, uint16_t dst_port,
 		const void *payload, size_t payload_len);
 
+/* net_build_udp_frame() with the UDP checksum as net_udp_reply() leaves
+ * it: the pseudo-header sum for the port to finish when tx_cksum_offload
+ * (the caller then sets the mbuf's offload fields, as there). */
+size_t
+net_build_udp_frame_ol(uint8_t *frame, size_t cap,
+		const struct rte_ether_addr *src_mac,
+		const struct rte_ether_addr *dst_mac,
+		rte_be32_t src_ip, rte_be32_t dst_ip,
+		uint16_t src_port, uint16_t dst_port,
+		const void *payload, size_t payload_len,
+		bool tx_cksum_offload);
+
 /*
  * Zero-pad a frame of len bytes to NET_ETHER_MIN_FRAME when cap allows.
  * Returns the new length (len when already long enough or cap is short).

@@ -166,12 +166,13 @@ net_udp_reply(uint8_t *frame, const struct net_pkt *req,
 }
 
 size_t
-net_build_udp_frame(uint8_t *frame, size_t cap,
+net_build_udp_frame_ol(uint8_t *frame, size_t cap,
 		const struct rte_ether_addr *src_mac,
 		const struct rte_ether_addr *dst_mac,
 		rte_be32_t src_ip, rte_be32_t dst_ip,
 		uint16_t src_port, uint16_t dst_port,
-		const void *payload, size_t payload_len)
+		const void *payload, size_t payload_len,
+		bool tx_cksum_offload)
 {
 	if (payload_len > NET_UDP_PAYLOAD_MAX ||
 			cap < NET_UDP_HDRS_LEN ||
@@ -180,6 +181,18 @@ net_build_udp_frame(uint8_t *frame, size_t cap,
 	if (payload_len > 0)
 		memmove(frame + NET_UDP_HDRS_LEN, payload, payload_len);
 	net_write_udp_hdrs(frame, src_mac, dst_mac, src_ip, dst_ip, src_port,
-			dst_port, payload_len, false);
+			dst_port, payload_len, tx_cksum_offload);
 	return NET_UDP_HDRS_LEN + payload_len;
+}
+
+size_t
+net_build_udp_frame(uint8_t *frame, size_t cap,
+		const struct rte_ether_addr *src_mac,
+		const struct rte_ether_addr *dst_mac,
+		rte_be32_t src_ip, rte_be32_t dst_ip,
+		uint16_t src_port, uint16_t dst_port,
+		const void *payload, size_t payload_len)
+{
+	return net_build_udp_frame_ol(frame, cap, src_mac, dst_mac, src_ip,
+			dst_ip, src_port, dst_port, payload, payload_len, false);
 }

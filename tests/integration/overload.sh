@@ -55,16 +55,7 @@ failed=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 ko() { failed=$((failed + 1)); echo "not ok - $*"; }
 check() { local d=$1; shift; if "$@"; then ok "$d"; else ko "$d"; fi; }
-# eventually SECS CMD...: CMD succeeds within SECS seconds (asked every 0.1 s)
-eventually() {
-	local secs=$1 t
-	shift
-	for ((t = 0; t < secs * 10; t++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
+eventually() { swarm_eventually "$@"; }
 in_ns() { ip netns exec "$NS" "$@"; }
 # swarm-storm on a CPU swarmd's worker (lcore 0) does not poll, if any
 STORM_CPU=

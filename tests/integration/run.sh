@@ -37,18 +37,7 @@ check_rc() {
 	if [ "$rc" -eq "$want" ]; then ok "$d"; else
 		ko "$d (exit $rc, want $want)"; sed 's/^/    /' /tmp/swarm-it.out; fi
 }
-# eventually SECS CMD...: CMD succeeds within SECS seconds (asked every
-# 0.1 s); for conditions that take time to show (a lease running out,
-# counters of frames still in flight), never a fixed sleep
-eventually() {
-	local secs=$1 t
-	shift
-	for ((t = 0; t < secs * 10; t++)); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	"$@"
-}
+eventually() { swarm_eventually "$@"; }
 # counter_at_least CMD KEY N: telemetry counter KEY of CMD is >= N
 counter_at_least() { [ "$(tel_get "$1" "$2")" -ge "$3" ]; }
 in_ns() { ip netns exec "$NS" "$@"; }

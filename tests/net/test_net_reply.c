@@ -2,7 +2,8 @@
  * test_net_reply.c - the frame builders: ARP reply (every byte), ICMP echo
  * reply (checksums, data, options removed), UDP replies accepted by the
  * classifier on the peer's side (software and offloaded checksums), and
- * net_build_udp_frame() / net_pad() limits.
+ * net_build_udp_frame() (software and offloaded checksums) / net_pad()
+ * limits.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,6 +272,34 @@ test_build_udp_frame(void **state)
 			PEER_IP, US_IP, 1, 2, f, NET_UDP_PAYLOAD_MAX + 1), 0);
 }
 
+/* The offload form: the same frame but for the pseudo-header sum, which
+ * a NIC finishing it turns into the software checksum. */
+static void
+test_build_udp_frame_offload(void **state)
+{
+	uint8_t sw[FRAME_CAP], ol[FRAME_CAP];
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)f_l4(ol);
+	size_t n;
+
+	(void)state;
+	n = net_build_udp_frame(sw, sizeof(sw), &peer_mac, &us_mac, PEER_IP,
+			US_IP, PEER_PORT, US_PORT, "offload", 7);
+	assert_int_equal(net_build_udp_frame_ol(ol, sizeof(ol), &peer_mac,
+			&us_mac, PEER_IP, US_IP, PEER_PORT, US_PORT, "offload",
+			7, true), n);
+	assert_int_equal(udp->dgram_cksum, rte_ipv4_phdr_cksum(f_ip(ol), 0));
+	udp->dgram_cksum = (uint16_t)~rte_raw_cksum(udp, 8 + 7);
+	if (udp->dgram_cksum == 0)
+		udp->dgram_cksum = 0xffff;
+	assert_memory_equal(ol, sw, n);
+	assert_int_equal(net_build_udp_frame_ol(ol, sizeof(ol), &peer_mac,
+			&us_mac, PEER_IP, US_IP, PEER_PORT, US_PORT, "offload",
+			7, false), n);
+	assert_memory_equal(ol, sw, n);
+	assert_int_equal(net_build_udp_frame_ol(ol, 48, &peer_mac, &us_mac,
+			PEER_IP, US_IP, 1, 2, "offload", 7, true), 0);
+}
+
 static void
 test_pad(void **state)
 {
@@ -299,6 +328,7 @@ net_tests_reply(void)
 		cmocka_unit_test(test_udp_reply),
 		cmocka_unit_test(test_udp_reply_port),
 		cmocka_unit_test(test_build_udp_frame),
+		cmocka_unit_test(test_build_udp_frame_offload),
 		cmocka_unit_test(test_pad),
 	};
 

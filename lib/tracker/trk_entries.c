@@ -19,7 +19,9 @@
  *
  * The number of names sharing one 64-bit hash in a partition is capped
  * (TRK_HASH_DUP_MAX) so that a crafted set of colliding names cannot fill
- * a bucket with equal tags, and so that listings can always keep equal hashes on one page.
+ * a bucket with equal tags, and so that listings can always keep equal
+ * hashes on one page. (Names crafted to share only a home bucket are not
+ * stopped by it: docs/tracker.md, "Not done yet".)
  */
 #include <stdlib.h>
 #include <string.h>

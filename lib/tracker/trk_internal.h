@@ -95,16 +95,24 @@ struct trk_names_bucket {
 	uint64_t spill;			/* entries that passed this bucket */
 } __attribute__((aligned(64)));
 
+/*
+ * Three cache lines before the buckets, so that what every lookup reads
+ * does not share a line with what the owner writes on every insert and
+ * removal: the shape (written once), the move window (written twice per
+ * refill move), the owner's counts.
+ */
 struct trk_names {
 	uint64_t mask;			/* buckets - 1 */
 	uint32_t shift;			/* 64 - log2(buckets): position -> home */
 	uint32_t pad;
-	uint64_t n;			/* slots in use (owner) */
-	uint64_t limit;			/* grow before going above */
-	uint64_t grows;			/* arrays replaced so far */
-	uint64_t moves;			/* odd while an entry changes slot */
 	uint64_t *live;			/* bit per bucket: holds or passes one */
 	void **shadow;			/* sanitizer builds: untagged slots */
+	uint64_t moves __attribute__((aligned(64)));	/* odd while an entry
+					 * changes slot */
+	uint64_t moving;		/* that entry's slot word, while odd */
+	uint64_t n __attribute__((aligned(64)));	/* slots in use (owner) */
+	uint64_t limit;			/* grow before going above (owner) */
+	uint64_t grows;			/* arrays replaced so far (owner) */
 	struct trk_names_bucket b[];
 };
 

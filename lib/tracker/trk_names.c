@@ -59,11 +59,18 @@
  * reaches a slot always had a path to it. A replacement stores the new
  * pointer into the same slot. A refill copies the entry into the hole
  * before it clears the old slot, inside a window that makes the table's
- * move count odd: a reader that finds nothing, or a listing that loads a
- * home bucket, checks that the count was even and did not change, and
- * looks again otherwise (an entry that moved behind its back is the only
- * way it could have missed one). A reader holding the old array across a
- * growth keeps a consistent table as of the moment it was replaced.
+ * move count odd, with the moving entry's slot word published before the
+ * window opens. Readers never wait for a window to close (the writer may
+ * be preempted inside it): a lookup that finds its name is done; one that
+ * finds nothing, or a listing that loads a home bucket, compares the count
+ * with its value before the search. Changed: a move began or ended
+ * meanwhile, look again (each retry means the writer finished a move, so
+ * reads are lock-free, not wait-free). Unchanged and odd: the search ran
+ * inside one window, which moves one entry and nothing else, so only that
+ * entry can have been missed (or, in a listing, seen twice): a lookup
+ * checks it by name, a listing skips its slots and keeps it once. A
+ * reader holding the old array across a growth keeps a consistent table
+ * as of the moment it was replaced.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -402,6 +409,9 @@ names_refill(struct trk_names *x, uint64_t a, uint64_t *hole)
 		} while (from == NULL && x->b[c].spill != 0);
 		if (from == NULL)
 			abort();	/* spill[a] > 0: someone passes a */
+		cmm_smp_wmb();		/* the last window closed before this */
+		CMM_STORE_SHARED(x->moving, *from);
+		cmm_smp_wmb();		/* who moves, before the window opens */
 		CMM_STORE_SHARED(x->moves, x->moves + 1);
 		cmm_smp_wmb();		/* readers see the window open first */
 		slot_store(x, hole, *from);
@@ -442,16 +452,34 @@ trk_names_swap(struct trk_part *p, const struct trk_entry *old,
 	slot_store(p->names, s, slot_of(e));
 }
 
-/* Readers. The move count to compare with after a search (odd: wait). */
+/*
+ * Readers. The move count to compare with after a search, and, when a
+ * move is under way (odd), the slot word of the one entry it moves. A
+ * reader never waits for the window to close: the writer may be preempted
+ * in it, and the window changes nothing but that entry's slot.
+ */
 static inline uint64_t
-moves_begin(const struct trk_names *x)
+moves_begin(const struct trk_names *x, uint64_t *moving)
 {
-	uint64_t m;
+	uint64_t m = CMM_LOAD_SHARED(x->moves);
 
-	while ((m = CMM_LOAD_SHARED(x->moves)) & 1)
-		caa_cpu_relax();
-	cmm_smp_rmb();		/* the count before the slots */
+	cmm_smp_rmb();		/* the count before the mover and the slots */
+	*moving = (m & 1) ? CMM_LOAD_SHARED(x->moving) : 0;
 	return m;
+}
+
+/* Readers. The moving entry of slot word s, if it is k's. */
+static inline struct trk_entry *
+moving_is(uint64_t s, const struct trk_key *k)
+{
+	struct trk_entry *e;
+
+	if (s == 0 || slot_tag(s) != slot_tag(k->hash))
+		return NULL;
+	cmm_smp_read_barrier_depends();
+	e = slot_entry(s);
+	return e->hash == k->hash && e->name_len == k->len &&
+		memcmp(e->data, k->name, k->len) == 0 ? e : NULL;
 }
 
 /* Readers. Whether an entry changed slot since moves_begin. */
@@ -467,12 +495,13 @@ trk_names_find(const struct trk_part *p, const struct trk_key *k,
 		unsigned int *dups)
 {
 	const struct trk_names *x;
-	uint64_t home, b, tag = slot_tag(k->hash), moves;
+	uint64_t home, b, tag = slot_tag(k->hash), moves, moving;
+	struct trk_entry *m;
 	unsigned int i, same;
 
 again:
 	x = names_of(p);
-	moves = moves_begin(x);
+	moves = moves_begin(x, &moving);
 	home = home_of(x, k->hash);
 	b = home;
 	same = 0;
@@ -501,15 +530,23 @@ again:
 		if (CMM_LOAD_SHARED(bk->spill) == 0)
 			break;
 		b = (b + 1) & x->mask;
-		/*
-		 * Holes keep the spill counts of the entries still past them,
-		 * so churn can leave every bucket passed: one lap saw it all.
-		 */
+		/* a guard: refills and the load limit keep a free slot */
 		if (b == home)
 			break;
 	}
+	/*
+	 * A miss is true unless an entry changed slot meanwhile: look again
+	 * after a move that began or ended during the search (the writer
+	 * made progress: lock-free, not wait-free); inside one open window
+	 * only its entry can have been missed, and the mover says which.
+	 */
 	if (moves_changed(x, moves))
 		goto again;
+	if ((m = moving_is(moving, k)) != NULL) {
+		if (dups)
+			*dups = same + 1;
+		return m;
+	}
 	if (dups)
 		*dups = same;
 	return NULL;
@@ -591,6 +628,17 @@ iter_keep(struct trk_names_iter *it, uint64_t pos, const struct trk_entry *e)
 	it->v[k].e = e;
 }
 
+/* Keep e if its home is h and its position is past the cursor. */
+static inline void
+iter_consider(struct trk_names_iter *it, const struct trk_names *x,
+		uint64_t h, const struct trk_entry *e)
+{
+	uint64_t pos = trk_split_key(e->hash);
+
+	if ((pos >> x->shift) == h && (!it->have_after || pos > it->after))
+		iter_keep(it, pos, e);
+}
+
 /*
  * Collect the entries whose home is it->home and whose positions are
  * above it->after, in order. When they are more than v holds, keep the
@@ -601,11 +649,11 @@ static void
 iter_load(struct trk_names_iter *it)
 {
 	const struct trk_names *x = it->x;
-	uint64_t h = it->home, b, moves;
+	uint64_t h = it->home, b, moves, moving;
 	unsigned int i;
 
 again:
-	moves = moves_begin(x);
+	moves = moves_begin(x, &moving);
 	b = h;
 	it->n = it->i = 0;
 	it->partial = false;
@@ -613,16 +661,14 @@ again:
 		for (i = 0; i < TRK_NAMES_SLOTS; i++) {
 			uint64_t s = CMM_LOAD_SHARED(x->b[b].slot[i]);
 			const struct trk_entry *e;
-			uint64_t pos;
 
-			if (s == 0)
+			/* the entry moving (in one slot, both, or none of
+			 * those read) is kept once, below */
+			if (s == 0 || s == moving)
 				continue;
 			cmm_smp_read_barrier_depends();
 			e = slot_entry(s);
-			pos = trk_split_key(e->hash);
-			if ((pos >> x->shift) == h &&
-					(!it->have_after || pos > it->after))
-				iter_keep(it, pos, e);
+			iter_consider(it, x, h, e);
 		}
 		cmm_smp_rmb();
 		if (CMM_LOAD_SHARED(x->b[b].spill) == 0)
@@ -631,6 +677,10 @@ again:
 	} while (b != h);
 	if (moves_changed(x, moves))
 		goto again;
+	if (moving != 0) {
+		cmm_smp_read_barrier_depends();
+		iter_consider(it, x, h, slot_entry(moving));
+	}
 	if (it->partial) {
 		uint64_t cut = it->v[it->n - 1].pos;
 

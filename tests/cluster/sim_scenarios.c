@@ -785,7 +785,7 @@ sc_ownerdeath(uint64_t seed)
 	sim_drop_clear(s);
 	for (k = 0; k < n; k++)
 		CHECK(st[k] != PROTO_ST_OK || sim_whereis(s, 0, name[k]) != 0,
-			"%s answered ok while only the dying owner held it",
+			"%.31s answered ok while only the dying owner held it",
 			name[k]);
 	HISTORY(s, 0);
 out:

@@ -609,7 +609,7 @@ check_7() {
 				--names $((HI[3] - LO[3])) --expect not_found --timeout 500 \
 				--retries 3 >"$out" 2>&1; then
 				r=1
-				saw+=" storm range of n3 on n$i:$(grep -m1 answers "$out" | tr -s ' ');"
+				saw+=" storm range of n3 on n$i:$(grep -m1 answers "$out" | tr -s ' '),$(grep -m1 lost "$out" | tr -s ' ');"
 			fi
 		done
 	fi

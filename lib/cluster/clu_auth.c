@@ -7,21 +7,23 @@
 
 #include "clu_auth.h"
 
-_Static_assert(crypto_auth_hmacsha512256_BYTES == CLU_TAG_LEN, "tag size");
-_Static_assert(crypto_auth_hmacsha512256_KEYBYTES == CLU_KEY_LEN, "key size");
-_Static_assert(sizeof(crypto_auth_hmacsha512256_state) ==
-	CLU_MAC_STATE_WORDS * sizeof(uint64_t), "HMAC state size");
+_Static_assert(CLU_TAG_LEN >= crypto_generichash_blake2b_BYTES_MIN &&
+	CLU_TAG_LEN <= crypto_generichash_blake2b_BYTES_MAX, "tag size");
+_Static_assert(CLU_KEY_LEN >= crypto_generichash_blake2b_KEYBYTES_MIN &&
+	CLU_KEY_LEN <= crypto_generichash_blake2b_KEYBYTES_MAX, "key size");
+_Static_assert(sizeof(crypto_generichash_blake2b_state) ==
+	CLU_MAC_STATE_WORDS * sizeof(uint64_t), "BLAKE2b state size");
 
 /* The tag of buf[0..len) under key i of kr, from its precomputed state. */
 static void
 mac(const struct clu_keyring *kr, uint32_t i, const uint8_t *buf, size_t len,
 		uint8_t tag[CLU_TAG_LEN])
 {
-	crypto_auth_hmacsha512256_state st;
+	crypto_generichash_blake2b_state st;
 
 	memcpy(&st, kr->mac0[i], sizeof(st));
-	crypto_auth_hmacsha512256_update(&st, buf, len);
-	crypto_auth_hmacsha512256_final(&st, tag);
+	crypto_generichash_blake2b_update(&st, buf, len);
+	crypto_generichash_blake2b_final(&st, tag, CLU_TAG_LEN);
 	sodium_memzero(&st, sizeof(st));
 }
 
@@ -50,10 +52,12 @@ clu_keyring_init(struct clu_keyring *kr, const uint8_t *primary,
 		memcpy(kr->key[i + 1], accepted[i], CLU_KEY_LEN);
 	kr->n = (uint32_t)n_accepted + 1;
 	for (i = 0; i < kr->n; i++) {
-		crypto_auth_hmacsha512256_state st;
+		crypto_generichash_blake2b_state st;
 
 		kr->id[i] = key_id_of(kr->key[i]);
-		crypto_auth_hmacsha512256_init(&st, kr->key[i], CLU_KEY_LEN);
+		if (crypto_generichash_blake2b_init(&st, kr->key[i],
+				CLU_KEY_LEN, CLU_TAG_LEN) != 0)
+			return -1;
 		memcpy(kr->mac0[i], &st, sizeof(st));
 		sodium_memzero(&st, sizeof(st));
 	}

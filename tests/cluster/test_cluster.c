@@ -48,7 +48,8 @@ test_header_roundtrip_and_rejects(void **state)
 	assert_true(g.epoch == h.epoch);
 	/* magic, version, type 0 and too large, reserved bytes, truncation */
 	struct { size_t off; uint8_t v; } cases[] = {
-		{ 0, 0x54 }, { 2, 2 }, { 2, 4 }, { 3, 0 }, { 3, CLU_T__MAX },
+		{ 0, 0x54 }, { 2, CLU_VERSION - 1 }, { 2, CLU_VERSION + 1 },
+		{ 3, 0 }, { 3, CLU_T__MAX },
 		{ 5, 0x80 },
 		{ 10, 1 },
 	};
@@ -183,13 +184,13 @@ test_keyring_seal_open_rotation(void **state)
 }
 
 /*
- * The tag is HMAC-SHA-512/256 of everything before it, whether the keyring
- * starts it from its precomputed state or not: libsodium's one-shot
- * function gives the same bytes for every length (across SHA-512's block
+ * The tag is keyed BLAKE2b-256 of everything before it, whether the
+ * keyring starts it from its precomputed state or not: libsodium's one-shot
+ * function gives the same bytes for every length (across BLAKE2b's block
  * boundaries), and with an accepted key as with the primary.
  */
 static void
-test_tag_is_plain_hmac(void **state)
+test_tag_is_keyed_blake2b(void **state)
 {
 	const uint8_t (*acc)[CLU_KEY_LEN] = &key_a;
 	struct clu_keyring ab;
@@ -203,10 +204,12 @@ test_tag_is_plain_hmac(void **state)
 			buf[i] = (uint8_t)(i * 7 + len);
 		assert_int_equal(clu_seal(&ab, buf, len, sizeof(buf)),
 				len + CLU_TAG_LEN);
-		crypto_auth_hmacsha512256(want, buf, len, key_b);
+		crypto_generichash_blake2b(want, CLU_TAG_LEN, buf, len, key_b,
+				CLU_KEY_LEN);
 		assert_memory_equal(buf + len, want, CLU_TAG_LEN);
 		/* a datagram sealed by a node whose primary is the old key */
-		crypto_auth_hmacsha512256(buf + len, buf, len, key_a);
+		crypto_generichash_blake2b(buf + len, CLU_TAG_LEN, buf, len,
+				key_a, CLU_KEY_LEN);
 		assert_true(clu_open(&ab, ab.id[1], buf, len + CLU_TAG_LEN,
 				&body));
 		assert_int_equal(body, len);
@@ -1090,7 +1093,7 @@ main(void)
 		cmocka_unit_test(test_header_roundtrip_and_rejects),
 		cmocka_unit_test(test_record_roundtrip_and_rejects),
 		cmocka_unit_test(test_keyring_seal_open_rotation),
-		cmocka_unit_test(test_tag_is_plain_hmac),
+		cmocka_unit_test(test_tag_is_keyed_blake2b),
 		cmocka_unit_test(test_hostile_datagrams),
 		cmocka_unit_test(test_epochs_and_replays),
 		cmocka_unit_test(test_sim_replay_is_deterministic),

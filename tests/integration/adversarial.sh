@@ -628,7 +628,7 @@ check_5() {
 	{
 		[ -n "$hex" ] && py spoof-udp "$SWARM_CL_BR" "$m1" "$(ip_of 2)" "$(ip_of 1)" "$GOSSIP_PORT" "$hex" 3
 		py spoof-udp "$SWARM_CL_BR" "$m1" "$(ip_of 2)" "$(ip_of 1)" "$GOSSIP_PORT" \
-			5343030100000000000000000000000200000000000000010000000000000000000000000000000100 3
+			5343040100000000000000000000000200000000000000010000000000000000000000000000000100 3
 		py spoof-arp "$SWARM_CL_BR" "$(ip_of 2)" "$(ip_of 1)" "$m1" 3
 	} >"$out" 2>&1
 	while read -r l; do note "$l"; done <"$out"

@@ -451,6 +451,7 @@ clu_create(const struct clu_config *cfg, struct trk *t,
 		CLU_AHOLD_QUORUM : CLU_AHOLD_MAX;
 	c->ahold = calloc(c->ahold_max, sizeof(*c->ahold));
 	c->amark = calloc((size_t)c->ahold_max * c->nparts, sizeof(uint64_t));
+	_Static_assert(CLU_STAGE_RECS <= 64, "a stage fits chbuf");
 	c->chbuf = calloc(TRK_GROUPS_PER_ENTRY + 64, sizeof(*c->chbuf));
 	c->xout = malloc(sizeof(*c->xout));
 	if (c->mbr == NULL || !c->sendq || !c->replyq || !c->pending ||

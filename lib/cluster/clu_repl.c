@@ -344,22 +344,44 @@ clu_apply(struct clu *c, const struct trk_change *ch, uint64_t now)
 	return rc;
 }
 
+uint32_t
+clu_rec_stage(struct clu *c, struct clu_rd *r, uint32_t max, bool *bad)
+{
+	uint32_t n = 0, i;
+
+	if (max > CLU_STAGE_RECS)
+		max = CLU_STAGE_RECS;
+	*bad = false;
+	while (n < max) {
+		if (!clu_rec_get(r, &c->chbuf[n])) {
+			*bad = true;
+			break;
+		}
+		trk_prefetch(c->t, c->chbuf[n++].rec.hash);
+	}
+	for (i = 0; i < n; i++)
+		trk_prefetch_entry(c->t, c->chbuf[i].rec.hash);
+	return n;
+}
+
 /* Applies the records of one in-order batch; false if it is malformed. */
 static bool
 apply_batch(struct clu *c, struct clu_rd *r, uint16_t count, uint64_t now)
 {
-	struct trk_change *ch = &c->chbuf[0];
-	uint16_t i;
+	uint32_t done = 0, n, i;
+	bool bad = false;
 
-	for (i = 0; i < count; i++) {
-		if (!clu_rec_get(r, ch))
-			return false;
-		if (clu_apply(c, ch, now) == TRK_OK)
-			c->st.repl_applied++;
-		else
-			c->st.repl_ignored++;
+	while (done < count && !bad) {
+		n = clu_rec_stage(c, r, count - done, &bad);
+		for (i = 0; i < n; i++) {
+			if (clu_apply(c, &c->chbuf[i], now) == TRK_OK)
+				c->st.repl_applied++;
+			else
+				c->st.repl_ignored++;
+		}
+		done += n;
 	}
-	return clu_rd_left(r) == 0;
+	return !bad && clu_rd_left(r) == 0;
 }
 
 /* Keeps a batch that arrived past a gap (dropped when beyond the buffer). */

@@ -57,6 +57,9 @@ part_init(struct trk_part *p, const struct trk_config *c)
 	unsigned long size = pow2_at_least(c->expected_entries / c->nparts);
 
 	p->node_id = c->node_id;
+	if (trk_slab_init(&p->slab, (size_t)(c->expected_entries / c->nparts) *
+			TRK_SLAB_PER_ENTRY) != TRK_OK)
+		return TRK_NOMEM;
 	trk_tombs_init(p, c->tombstone_ms);
 	if (c->max_entries)
 		p->cap = (c->max_entries + c->nparts - 1) / c->nparts;
@@ -77,6 +80,7 @@ part_free(struct trk_part *p)
 	if (p->members)
 		cds_lfht_destroy(p->members, NULL);
 	trk_names_free(p->names);
+	trk_slab_fini(&p->slab);
 	trk_heap_fini(&p->heap);
 	trk_chq_fini(&p->chq);
 	trk_tombs_fini(p);
@@ -112,7 +116,7 @@ static void
 entry_drop(struct trk_part *p, struct trk_entry *e)
 {
 	trk_groups_leave_all(p, e, false);
-	trk_retire(p, e);
+	trk_retire_entry(p, e);
 }
 
 /* Owner side of destroy, online: unlink everything and retire it. */

@@ -75,14 +75,16 @@ lease_of(const struct trk_reg *r, uint64_t now)
  * or at an address the names table cannot tag (trk_names_taggable).
  */
 static struct trk_entry *
-entry_new(const struct trk_reg *r, const struct trk_version *v)
+entry_new(struct trk_part *p, const struct trk_reg *r,
+		const struct trk_version *v)
 {
-	struct trk_entry *e = malloc(sizeof(*e) + r->key.len + r->meta_len);
+	size_t size = sizeof(struct trk_entry) + r->key.len + r->meta_len;
+	struct trk_entry *e = trk_slab_alloc(&p->slab, size);
 
 	if (e == NULL)
 		return NULL;
 	if (!trk_names_taggable(e)) {
-		free(e);
+		trk_slab_free_owned(&p->slab, e, size);
 		return NULL;
 	}
 	memset(e, 0, sizeof(*e));
@@ -164,7 +166,7 @@ trk_entry_remove(struct trk_part *p, struct trk_entry *e,
 	else
 		TRK_COUNT_ADD(p, unregisters, 1);
 	trk_chq_push(&p->chq, kind, e, &v, NULL);
-	trk_retire(p, e);
+	trk_retire_entry(p, e);
 	return TRK_OK;
 }
 
@@ -190,7 +192,7 @@ insert_new(struct trk_part *p, const struct trk_reg *r, uint64_t now,
 			trk_names_reserve(p) != TRK_OK)
 		return TRK_NOMEM;
 	v = trk_clock_tick(p);
-	e = entry_new(r, &v);
+	e = entry_new(p, r, &v);
 	if (e == NULL)
 		return TRK_NOMEM;
 	lease_set(p, e, exp);
@@ -228,7 +230,7 @@ refresh(struct trk_part *p, struct trk_entry *e, const struct trk_reg *r,
 		return TRK_BUSY;
 	}
 	v = trk_clock_tick(p);
-	n = entry_new(r, &v);
+	n = entry_new(p, r, &v);
 	if (n == NULL)
 		return TRK_NOMEM;
 	/* n inherits e's owner-side state before anyone can see it */
@@ -242,7 +244,7 @@ refresh(struct trk_part *p, struct trk_entry *e, const struct trk_reg *r,
 	trk_digest_toggle(p, n, 1);
 	TRK_COUNT_ADD(p, updates, 1);
 	trk_chq_push(&p->chq, TRK_CH_REGISTER, n, &v, NULL);
-	trk_retire(p, e);
+	trk_retire_entry(p, e);
 	if (out)
 		*out = n;
 	return TRK_OK;
@@ -456,7 +458,7 @@ apply_register(struct trk_part *p, const struct trk_record *rec)
 	if (e != NULL) {
 		if (trk_version_cmp(&rec->version, &e->version) <= 0)
 			return TRK_IGNORED;
-		n = entry_new(&r, &rec->version);
+		n = entry_new(p, &r, &rec->version);
 		if (n == NULL)
 			return TRK_NOMEM;
 		n->managed_state = e->managed_state;
@@ -470,7 +472,7 @@ apply_register(struct trk_part *p, const struct trk_record *rec)
 		trk_digest_toggle(p, e, -1);
 		trk_digest_toggle(p, n, 1);
 		TRK_COUNT_ADD(p, updates, 1);
-		trk_retire(p, e);
+		trk_retire_entry(p, e);
 		return TRK_OK;
 	}
 	tb = trk_tomb_find(p, &r.key);
@@ -484,7 +486,7 @@ apply_register(struct trk_part *p, const struct trk_record *rec)
 		return TRK_COLLISION;
 	if (trk_names_reserve(p) != TRK_OK)
 		return TRK_NOMEM;
-	n = entry_new(&r, &rec->version);
+	n = entry_new(p, &r, &rec->version);
 	if (n == NULL)
 		return TRK_NOMEM;
 	trk_names_add(p, n);
@@ -521,7 +523,7 @@ apply_remove(struct trk_part *p, const struct trk_change *ch, uint64_t now)
 		TRK_COUNT_ADD(p, expired, 1);
 	else
 		TRK_COUNT_ADD(p, unregisters, 1);
-	trk_retire(p, e);
+	trk_retire_entry(p, e);
 	return TRK_OK;
 }
 
@@ -575,7 +577,7 @@ trk_drop(struct trk *t, const struct trk_key *key,
 	trk_groups_leave_all(p, e, false);
 	entry_unlink(p, e);
 	TRK_COUNT_ADD(p, unregisters, 1);
-	trk_retire(p, e);
+	trk_retire_entry(p, e);
 	/* the version right below v: older copies stay out, v comes back */
 	below = v->node > 0 ? (struct trk_version){ v->clock, v->node - 1 } :
 		(struct trk_version){ v->clock - 1, UINT32_MAX };

@@ -19,12 +19,60 @@
 #define TRK_RETIRE_BATCH	64
 #define TRK_NO_HEAP		UINT32_MAX
 
-/* Pointers waiting for a grace period; one rcu_head for the whole batch. */
+/* Pointers waiting for a grace period; one rcu_head for the whole batch.
+ * A pointer with bit 0 set is an entry, which goes back to part's slab. */
 struct trk_retire {
 	struct rcu_head head;
+	struct trk_part *part;
 	uint32_t n;
 	void *ptr[TRK_RETIRE_BATCH];
 };
+
+/*
+ * A partition's entry memory (trk_slab.c): size classes of TRK_SLAB_GRAIN
+ * bytes carved from TRK_SLAB_CHUNK chunks. free[] and the chunk lists are
+ * the owner's; back[] is pushed by any thread and taken by the owner.
+ */
+#define TRK_SLAB_CHUNK		(2u << 20)
+#define TRK_SLAB_GRAIN		16u
+#define TRK_ENTRY_SIZE_MAX	(sizeof(struct trk_entry) + TRK_NAME_MAX + \
+				 TRK_META_MAX)
+#define TRK_SLAB_CLASSES	((TRK_ENTRY_SIZE_MAX + TRK_SLAB_GRAIN - 1) / \
+				 TRK_SLAB_GRAIN)
+/* Entry memory touched at start per name expected: an entry of a name of
+ * up to 24 bytes and no metadata. */
+#define TRK_SLAB_PER_ENTRY	112u
+
+struct trk_slab_obj {
+	struct trk_slab_obj *next;
+};
+
+struct slab_chunk;
+struct trk_slab {
+	struct trk_slab_obj *free[TRK_SLAB_CLASSES];
+	struct trk_slab_obj *back[TRK_SLAB_CLASSES];
+	uint8_t *bump, *end;		/* the current chunk's free tail */
+	struct slab_chunk *chunks;	/* in use */
+	struct slab_chunk *spare;	/* touched at start, not used yet */
+	uint64_t nchunks;
+};
+
+/* Any thread, before the tracker is shared: prefault_bytes of chunks. */
+int trk_slab_init(struct trk_slab *s, size_t prefault_bytes);
+/* Owner. size bytes (at most TRK_ENTRY_SIZE_MAX) or NULL: no memory. */
+void *trk_slab_alloc(struct trk_slab *s, size_t size);
+/* Owner: an object no reader has seen. */
+void trk_slab_free_owned(struct trk_slab *s, void *ptr, size_t size);
+/* Any thread (the call_rcu worker): an object after its grace period. */
+void trk_slab_free_remote(struct trk_slab *s, void *ptr, size_t size);
+/* No user left (after urcu_qsbr_barrier): every chunk goes. */
+void trk_slab_fini(struct trk_slab *s);
+
+static inline size_t
+trk_entry_size(const struct trk_entry *e)
+{
+	return sizeof(*e) + e->name_len + e->meta_len;
+}
 
 /* Binary min-heap of leased entries by lease_expiry (trk_lease.c). */
 struct trk_heap {
@@ -143,6 +191,7 @@ struct trk_part {
 	struct trk_heap heap;
 	struct trk_chq chq;
 	struct trk_retire *retire;
+	struct trk_slab slab;		/* entries (owner; back[]: any) */
 	uint64_t tomb_ms;
 	struct trk_tombs tombs;
 	/* counters: written by the owner, read racily */
@@ -231,6 +280,8 @@ int trk_groups_apply(struct trk_part *p, struct trk_entry *e,
 
 /* trk_retire.c: free ptr after a grace period (owner, online). */
 void trk_retire(struct trk_part *p, void *ptr);
+/* trk_retire for an entry: its memory goes back to p's slab. */
+void trk_retire_entry(struct trk_part *p, struct trk_entry *e);
 void trk_retire_flush(struct trk_part *p);
 
 /* trk_lease.c: the lease heap (owner only). */

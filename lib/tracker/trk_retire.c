@@ -11,6 +11,9 @@
  * a grace period. Memory is therefore held for at most one batch plus the
  * call_rcu latency (about 10 ms in liburcu 0.13).
  *
+ * Entries go back to the partition's slab (trk_slab.c), from the call_rcu
+ * worker; every other pointer to free().
+ *
  * If a new batch cannot be allocated, the owner falls back to waiting for a
  * grace period itself (urcu_qsbr_synchronize_rcu puts an online QSBR caller
  * offline for the wait) and frees at once: slow, but never a leak or a
@@ -20,6 +23,21 @@
 
 #include "trk_internal.h"
 
+/* Frees one retired pointer: an entry (bit 0) to the slab, else free(). */
+static void
+retire_one(struct trk_part *p, void *ptr, bool remote)
+{
+	uintptr_t v = (uintptr_t)ptr;
+	struct trk_entry *e = (struct trk_entry *)(v & ~(uintptr_t)1);
+
+	if ((v & 1) == 0)
+		free(ptr);
+	else if (remote)
+		trk_slab_free_remote(&p->slab, e, trk_entry_size(e));
+	else
+		trk_slab_free_owned(&p->slab, e, trk_entry_size(e));
+}
+
 static void
 retire_free_batch(struct rcu_head *head)
 {
@@ -27,7 +45,7 @@ retire_free_batch(struct rcu_head *head)
 	uint32_t i;
 
 	for (i = 0; i < b->n; i++)
-		free(b->ptr[i]);
+		retire_one(b->part, b->ptr[i], true);
 	free(b);
 }
 
@@ -51,12 +69,19 @@ trk_retire(struct trk_part *p, void *ptr)
 		p->retire = malloc(sizeof(*p->retire));
 		if (p->retire == NULL) {
 			urcu_qsbr_synchronize_rcu();
-			free(ptr);
+			retire_one(p, ptr, false);
 			return;
 		}
 		p->retire->n = 0;
+		p->retire->part = p;
 	}
 	p->retire->ptr[p->retire->n++] = ptr;
 	if (p->retire->n == TRK_RETIRE_BATCH)
 		trk_retire_flush(p);
+}
+
+void
+trk_retire_entry(struct trk_part *p, struct trk_entry *e)
+{
+	trk_retire(p, (void *)((uintptr_t)e | 1));
 }

@@ -5,9 +5,10 @@
 #   2. release-style build (warnings are errors) + unit tests
 #   3. integration tests: real swarmd on DPDK (net_af_packet on a veth) with
 #      swarmctl, swarm-storm and raw frames from a network namespace; every
-#      example config started; UDP checksums offloaded on net_tap; then the cluster tests: 3 and 5 swarmd
-#      nodes on a bridge (readiness after a cold start, a 1M-name storm,
-#      kill -9, restart and resync, netsplit and heal, quorum, wrong key)
+#      example config started; UDP checksums offloaded on net_tap; then
+#      the cluster tests: 3 and 5 swarmd nodes on a bridge (readiness
+#      after a cold start, a 1M-name storm, kill -9, restart and resync,
+#      netsplit and heal, quorum, wrong key)
 #   4. AddressSanitizer + UndefinedBehaviorSanitizer build + unit tests
 #   5. the integration tests again on the sanitizer build (leaks at exit),
 #      and the cluster tests in quick mode (a smaller storm)

@@ -154,7 +154,6 @@ struct trk_names {
 	uint32_t shift;			/* 64 - log2(buckets): position -> home */
 	uint32_t pad;
 	uint64_t *live;			/* bit per bucket: holds or passes one */
-	void **shadow;			/* sanitizer builds: untagged slots */
 	uint64_t moves __attribute__((aligned(64)));	/* odd while an entry
 					 * changes slot */
 	uint64_t moving;		/* that entry's slot word, while odd */

@@ -85,19 +85,10 @@
 
 /*
  * LeakSanitizer finds live blocks by scanning memory for their addresses,
- * and a tagged slot is not one. When an LSan runtime is linked in (gcc's
- * or clang's ASan, whether or not this file was instrumented), each table
- * keeps an untagged copy of every slot word in a shadow array beside its
- * buckets, written by the owner and never read, so that entries held by a
- * table do not look leaked. Other builds have no shadow.
+ * and a tagged slot is not one: entries are therefore not heap blocks but
+ * objects in their partition's slab, whose chunks LSan is told to scan
+ * (trk_slab.c), so nothing a table holds can look leaked.
  */
-extern void __lsan_do_leak_check(void) __attribute__((weak));
-
-static bool
-names_shadowed(void)
-{
-	return __lsan_do_leak_check != NULL;
-}
 
 /* A partial load drops at most one group of equal hashes and keeps more. */
 _Static_assert(TRK_HASH_DUP_MAX < TRK_NAMES_ITER_MAX,
@@ -156,9 +147,7 @@ names_alloc(unsigned int order)
 	size_t buckets = sizeof(struct trk_names) +
 		((size_t)1 << order) * sizeof(struct trk_names_bucket);
 	size_t live = live_words(order) * sizeof(uint64_t);
-	size_t shadow = names_shadowed() ? ((size_t)1 << order) *
-		sizeof(struct trk_names_bucket) : 0;
-	size_t bytes = buckets + live + shadow;
+	size_t bytes = buckets + live;
 	struct trk_names *x;
 
 	if (bytes >= NAMES_HUGE) {
@@ -176,7 +165,6 @@ names_alloc(unsigned int order)
 	x->mask = (1ULL << order) - 1;
 	x->shift = 64 - order;
 	x->live = (uint64_t *)((uint8_t *)x + buckets);
-	x->shadow = shadow ? (void **)((uint8_t *)x + buckets + live) : NULL;
 	x->limit = load_limit(order);
 	return x;
 }
@@ -197,14 +185,11 @@ trk_names_free(struct trk_names *x)
 	free(x);
 }
 
-/* Owner. Store slot word *w (the shadow, if any, follows it). */
+/* Owner. Store slot word *w. */
 static inline void
-slot_store(struct trk_names *x, uint64_t *w, uint64_t s)
+slot_store(uint64_t *w, uint64_t s)
 {
 	CMM_STORE_SHARED(*w, s);
-	if (x->shadow != NULL)
-		x->shadow[((uintptr_t)w - (uintptr_t)x->b) / sizeof(*w)] =
-			slot_entry(s);
 }
 
 /* Owner. Bucket b holds or passes an entry now. */
@@ -268,7 +253,7 @@ names_place(struct trk_names *x, uint64_t hash, uint64_t s)
 			if (bk->slot[i] == 0) {
 				live_set(x, b);
 				cmm_smp_wmb();	/* entry, spills, bit first */
-				slot_store(x, &bk->slot[i], s);
+				slot_store(&bk->slot[i], s);
 				x->n++;
 				return;
 			}
@@ -414,9 +399,9 @@ names_refill(struct trk_names *x, uint64_t a, uint64_t *hole)
 		cmm_smp_wmb();		/* who moves, before the window opens */
 		CMM_STORE_SHARED(x->moves, x->moves + 1);
 		cmm_smp_wmb();		/* readers see the window open first */
-		slot_store(x, hole, *from);
+		slot_store(hole, *from);
 		cmm_smp_wmb();		/* the copy before the clear */
-		slot_store(x, from, 0);
+		slot_store(from, 0);
 		cmm_smp_wmb();		/* both before the window closes */
 		CMM_STORE_SHARED(x->moves, x->moves + 1);
 		path_lower(x, a, c);
@@ -433,7 +418,7 @@ trk_names_del(struct trk_part *p, const struct trk_entry *e)
 	uint64_t at, b = home_of(x, e->hash);
 	uint64_t *s = names_slot(x, e, &at);
 
-	slot_store(x, s, 0);
+	slot_store(s, 0);
 	cmm_smp_wmb();		/* the slot goes before its path */
 	path_lower(x, b, at);
 	live_check(x, at);
@@ -449,7 +434,7 @@ trk_names_swap(struct trk_part *p, const struct trk_entry *old,
 	uint64_t *s = names_slot(p->names, old, &at);
 
 	cmm_smp_wmb();		/* e's contents before its pointer */
-	slot_store(p->names, s, slot_of(e));
+	slot_store(s, slot_of(e));
 }
 
 /*
@@ -595,7 +580,7 @@ trk_names_clear(struct trk_part *p,
 
 			if (s == 0)
 				continue;
-			slot_store(x, &x->b[b].slot[i], 0);
+			slot_store(&x->b[b].slot[i], 0);
 			each(p, slot_entry(s));
 		}
 		CMM_STORE_SHARED(x->b[b].spill, 0);

@@ -67,7 +67,7 @@ cleanup() {
 # namespace; waits for its ready line, then gives the kernel end of the
 # tap an address (the PMD creates the interface while swarmd starts)
 start_node() {
-	local i=$1 ifc=$2 ip=$3 t
+	local i=$1 ifc=$2 ip=$3
 	shift 3
 	# ip execs swarmd: $! is swarmd's pid (a backgrounded function is not)
 	ip netns exec "$NS" "$B/app/swarmd/swarmd" -l 0 --no-huge -m 512 --no-pci \
@@ -75,11 +75,7 @@ start_node() {
 		-- "$@" --set "ip=$ip" --set idle_sleep_us=100 \
 		>"$TMPD/n$i.log" 2>&1 &
 	PIDS+=($!)
-	for ((t = 0; t < 300; t++)); do
-		grep -q '^swarmd: node' "$TMPD/n$i.log" && return 0
-		kill -0 "${PIDS[-1]}" 2>/dev/null || break
-		sleep 0.1
-	done
+	swarm_wait_start "$TMPD/n$i.log" "${PIDS[-1]}" 30 && return 0
 	ko "node $i starts on net_tap ($ifc)"
 	sed 's/^/#   /' "$TMPD/n$i.log" | tail -n 20
 	return 1

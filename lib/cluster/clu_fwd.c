@@ -56,7 +56,9 @@
 #include "proto_rep.h"
 #include "proto_req.h"
 
-#define FWD_HDR 10	/* token u64, nops u16 */
+#define FWD_HDR 13	/* units u8; token u64, nops u16, len u16 */
+#define FWD_UNIT_FIXED 12	/* token, nops, len */
+#define FWD_REPLY_UNIT_FIXED 28	/* token, base, seq, idx, count, len */
 #define SUB_CAP (CLU_BODY_MAX - FWD_HDR - 2 * CLU_FWD_OPS_MAX)
 
 struct sub {
@@ -290,9 +292,9 @@ static void fwd_reply_write(struct clu_wr *w, uint64_t token, uint64_t base,
  */
 static bool
 ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
-		uint8_t replicas, uint64_t now, uint64_t token, uint64_t base,
-		uint64_t seq, uint8_t idx, uint8_t count, const uint8_t *dgram,
-		size_t len)
+		uint64_t mark, uint8_t replicas, uint64_t now, uint64_t token,
+		uint64_t base, uint64_t seq, uint8_t idx, uint8_t count,
+		const uint8_t *dgram, size_t len)
 {
 	struct clu_ahold *a = ahold_alloc(c, replicas, now);
 	struct clu_wr w;
@@ -303,10 +305,11 @@ ahold_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 		c->st.replicas_timeouts++;
 		return true;
 	}
-	a->mark[part] = c->part[part].head;
+	a->mark[part] = mark;
 	a->gossip = true;
 	a->peer = (uint16_t)(p - c->peer);
 	clu_msg_init(c, &w, a->d.buf, CLU_T_FWD_REPLY, part);
+	clu_put_be(&w, 1, 1);	/* one unit */
 	fwd_reply_write(&w, token, base, seq, idx, count, dgram, len);
 	if (w.bad) {
 		a->used = false;
@@ -536,12 +539,15 @@ send_sub(struct clu *c, struct clu_reqctx *x, struct sub *s,
 	struct pend_budget *pb;
 	uint64_t token = 0;
 	size_t len = proto_enc_finish(&s->enc);
-	struct clu_wr w;
+	struct clu_wr *w = NULL;
 	uint16_t i;
 
 	if (p != NULL && len > 0)
 		pd = pending_alloc(c, &token);
-	if (pd == NULL || clu_msg_begin(c, &w, CLU_T_FWD, s->part) == NULL) {
+	if (pd != NULL)
+		w = clu_fwdq_unit(c, CLU_T_FWD, p, s->part,
+				FWD_UNIT_FIXED + 2u * s->nops + len);
+	if (w == NULL) {
 		if (pd != NULL)
 			pending_free(c, pd);
 		for (i = 0; i < s->nops; i++) {
@@ -566,12 +572,12 @@ send_sub(struct clu *c, struct clu_reqctx *x, struct sub *s,
 	pb->credit = 0;
 	pb->spent = 0;
 	memcpy(pb->share, s->share, s->nops * sizeof(s->share[0]));
-	clu_put_be(&w, token, 8);
-	clu_put_be(&w, s->nops, 2);
+	clu_put_be(w, token, 8);
+	clu_put_be(w, s->nops, 2);
 	for (i = 0; i < s->nops; i++)
-		clu_put_be(&w, s->index[i], 2);
-	clu_put(&w, s->buf, len);
-	clu_msg_send(c, &w, p);
+		clu_put_be(w, s->index[i], 2);
+	clu_put_be(w, len, 2);
+	clu_put(w, s->buf, len);
 	c->st.fwd_out++;
 }
 
@@ -668,6 +674,7 @@ fwd_reply_write(struct clu_wr *w, uint64_t token, uint64_t base, uint64_t seq,
 	clu_put_be(w, seq, 8);
 	clu_put_be(w, idx, 1);
 	clu_put_be(w, count, 1);
+	clu_put_be(w, len, 2);
 	clu_put(w, dgram, len);
 }
 
@@ -676,12 +683,102 @@ send_fwd_reply(struct clu *c, struct clu_peer *p, uint16_t part,
 		uint64_t token, uint64_t base, uint64_t seq, uint8_t idx,
 		uint8_t count, const uint8_t *dgram, size_t len)
 {
-	struct clu_wr w;
+	struct clu_wr *w = clu_fwdq_unit(c, CLU_T_FWD_REPLY, p, part,
+			FWD_REPLY_UNIT_FIXED + len);
 
-	if (clu_msg_begin(c, &w, CLU_T_FWD_REPLY, part) == NULL)
+	if (w != NULL)	/* else the origin times out: no_node_available */
+		fwd_reply_write(w, token, base, seq, idx, count, dgram, len);
+	else
+		c->st.tx_dropped++;
+}
+
+/*
+ * The units of a FWD, checked before any runs (a bad one anywhere and the
+ * datagram changes nothing): u8 count (1..255), then per unit u64 token,
+ * u16 nops (1..CLU_FWD_OPS_MAX), nops x u16 client op index, u16 length,
+ * a client request datagram of that length, and nothing after the last.
+ */
+static bool
+fwd_units_valid(struct clu_rd r)
+{
+	uint32_t n = (uint32_t)clu_get_be(&r, 1), u;
+
+	if (n == 0)
+		return false;
+	for (u = 0; u < n && !r.bad; u++) {
+		uint16_t nops, len;
+		struct proto_req pr;
+		const uint8_t *req;
+
+		clu_get_be(&r, 8);
+		nops = (uint16_t)clu_get_be(&r, 2);
+		if (nops == 0 || nops > CLU_FWD_OPS_MAX)
+			return false;
+		clu_get(&r, 2u * nops);
+		len = (uint16_t)clu_get_be(&r, 2);
+		req = clu_get(&r, len);
+		if (r.bad || proto_req_parse(&pr, req, len) != 0)
+			return false;
+	}
+	return !r.bad && clu_rd_left(&r) == 0;
+}
+
+/* The stream position a change drained just now will be closed under. */
+static uint64_t
+drained_pos(const struct clu *c, uint16_t part)
+{
+	const struct clu_part *pp = &c->part[part];
+
+	return pp->open.count > 0 ? pp->head + 1 : pp->head;
+}
+
+/* Run one unit of a FWD and answer it (into the open FWD_REPLY to p). */
+static void
+fwd_run_unit(struct clu *c, struct clu_reqctx *x, struct clu_peer *p,
+		const struct clu_hdr *h, struct clu_rd *r, uint64_t now)
+{
+	uint16_t index[CLU_FWD_OPS_MAX];
+	struct exec_opts o = { .index_map = index, .take = owner_take,
+		.arg = x, .dgram_cap = CLU_FWD_REPLY_CAP };
+	struct exec_node xn = c->xn;
+	struct exec_out *out = c->xout;
+	uint64_t token = clu_get_be(r, 8), base = 0, seq = 0, pos;
+	uint64_t appended = c->part[h->part].appended;
+	uint16_t nops = (uint16_t)clu_get_be(r, 2), i, len;
+	const uint8_t *req;
+	struct proto_req pr;
+
+	for (i = 0; i < nops; i++)
+		index[i] = (uint16_t)clu_get_be(r, 2);
+	len = (uint16_t)clu_get_be(r, 2);
+	req = clu_get(r, len);
+	proto_req_parse(&pr, req, len);	/* checked by fwd_units_valid */
+	o.index_map_len = nops;
+	xn.node_id = h->sender;	/* entries belong to the client's node */
+	if (exec_datagram_opts(c->t, &xn, req, len, now, &o, out) !=
+			EXEC_ANSWERED)
 		return;
-	fwd_reply_write(&w, token, base, seq, idx, count, dgram, len);
-	clu_msg_send(c, &w, p);
+	c->st.fwd_in++;
+	/* its changes join the open batch now; the batch is closed once the
+	 * whole FWD ran, under the position the reply names (none if the
+	 * unit changed nothing: a refusal or a no-op gives nothing to wait
+	 * for) */
+	clu_repl_drain(c, h->part);
+	pos = drained_pos(c, h->part);
+	if (p->out[h->part].active && c->part[h->part].appended != appended) {
+		base = p->out[h->part].base;
+		seq = pos;
+	}
+	pr.replicas = clu_replicas_flag(c, pr.replicas);
+	for (i = 0; i < out->n; i++) {
+		if (pr.replicas > 0 &&
+		    ahold_fwd_reply(c, p, h->part, pos, pr.replicas, now,
+				token, base, seq, (uint8_t)i, (uint8_t)out->n,
+				out->dgram[i], out->len[i]))
+			continue;
+		send_fwd_reply(c, p, h->part, token, base, seq, (uint8_t)i,
+				(uint8_t)out->n, out->dgram[i], out->len[i]);
+	}
 }
 
 void
@@ -689,50 +786,19 @@ clu_fwd_rx(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		struct clu_rd *r, uint64_t now)
 {
 	struct clu_reqctx *x = reqctx(c);
-	uint16_t index[CLU_FWD_OPS_MAX];
-	struct exec_opts o = { .index_map = index, .take = owner_take,
-		.arg = x, .dgram_cap = CLU_FWD_REPLY_CAP };
-	struct exec_node xn = c->xn;
-	struct exec_out *out = c->xout;
-	uint64_t token = clu_get_be(r, 8), base = 0, seq = 0, appended;
-	uint16_t nops = (uint16_t)clu_get_be(r, 2), i;
-	struct proto_req pr;
+	uint32_t n, u;
 
-	for (i = 0; i < nops && i < CLU_FWD_OPS_MAX; i++)
-		index[i] = (uint16_t)clu_get_be(r, 2);
-	if (x == NULL || r->bad || nops == 0 || nops > CLU_FWD_OPS_MAX ||
-	    proto_req_parse(&pr, r->p + r->off, clu_rd_left(r)) != 0) {
+	if (x == NULL || !fwd_units_valid(*r)) {
 		c->st.rx_malformed++;
 		return;
 	}
 	x->c = c;
 	x->now = now;
-	o.index_map_len = nops;
 	clu_repl_drain(c, h->part);	/* earlier changes: not this FWD's */
-	appended = c->part[h->part].appended;
-	xn.node_id = h->sender;	/* entries belong to the client's node */
-	if (exec_datagram_opts(c->t, &xn, r->p + r->off, clu_rd_left(r), now,
-			&o, out) != EXEC_ANSWERED)
-		return;
-	c->st.fwd_in++;
-	/* put the changes on the stream first: the reply names its position,
-	 * if there are any (a refusal or a no-op gives nothing to wait for) */
-	clu_repl_drain(c, h->part);
+	n = (uint32_t)clu_get_be(r, 1);
+	for (u = 0; u < n; u++)
+		fwd_run_unit(c, x, p, h, r, now);
 	clu_repl_flush(c, h->part);
-	if (p->out[h->part].active && c->part[h->part].appended != appended) {
-		base = p->out[h->part].base;
-		seq = c->part[h->part].head;
-	}
-	pr.replicas = clu_replicas_flag(c, pr.replicas);
-	for (i = 0; i < out->n; i++) {
-		if (pr.replicas > 0 &&
-		    ahold_fwd_reply(c, p, h->part, pr.replicas, now, token,
-				base, seq, (uint8_t)i, (uint8_t)out->n,
-				out->dgram[i], out->len[i]))
-			continue;
-		send_fwd_reply(c, p, h->part, token, base, seq, (uint8_t)i,
-				(uint8_t)out->n, out->dgram[i], out->len[i]);
-	}
 	clu_repl_tick_part(c, h->part, now);
 }
 
@@ -926,8 +992,28 @@ relay_budget(struct pend_budget *pb, const struct clu_pending *pd,
 	return len;
 }
 
-void
-clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+/*
+ * The units of a FWD_REPLY: u8 count (1..255), then per unit u64 token,
+ * u64 base, u64 seq, u8 idx, u8 count, u16 length, a client reply
+ * datagram of that length, and nothing after the last.
+ */
+static bool
+fwd_reply_units_valid(struct clu_rd r)
+{
+	uint32_t n = (uint32_t)clu_get_be(&r, 1), u;
+
+	if (n == 0)
+		return false;
+	for (u = 0; u < n && !r.bad; u++) {
+		clu_get(&r, 26);
+		clu_get(&r, (size_t)clu_get_be(&r, 2));
+	}
+	return !r.bad && clu_rd_left(&r) == 0;
+}
+
+/* One answer of a FWD we sent: relay it (or hold it, hold_or_push). */
+static void
+fwd_reply_unit(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 		struct clu_rd *r, uint64_t now)
 {
 	struct clu_reqctx *x = c->rq;
@@ -941,10 +1027,10 @@ clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	size_t len;
 
 	clu_get_be(r, 2);	/* idx, count: for the record */
-	len = clu_rd_left(r);
+	len = (size_t)clu_get_be(r, 2);
 	dgram = clu_get(r, len);
 	pd = &c->pending[(token & 0xffff) % CLU_PENDING_MAX];
-	if (r->bad || (token & 0xffff) >= CLU_PENDING_MAX || !pd->used ||
+	if ((token & 0xffff) >= CLU_PENDING_MAX || !pd->used ||
 	    pd->gen != (uint16_t)(token >> 16) || pd->owner != p->id ||
 	    pd->part != h->part || !mark_answered(pd, dgram, len)) {
 		c->st.rx_malformed++;
@@ -952,16 +1038,31 @@ clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
 	}
 	pb = x != NULL ? &x->pb[token & 0xffff] : NULL;
 	if (pb != NULL && pb->on && len <= PROTO_MAX_DGRAM) {
-		size_t n = relay_budget(pb, pd, dgram, len, shrunk);
+		size_t k = relay_budget(pb, pd, dgram, len, shrunk);
 
-		if (n > 0) {
+		if (k > 0) {
 			dgram = shrunk;
-			len = n;
+			len = k;
 		}
 	}
 	hold_or_push(c, p, h, base, seq, pd->tag, dgram, len, now);
 	if (pd->answered == pd->nops)
 		pending_free(c, pd);
+}
+
+void
+clu_fwd_rx_reply(struct clu *c, struct clu_peer *p, const struct clu_hdr *h,
+		struct clu_rd *r, uint64_t now)
+{
+	uint32_t n, u;
+
+	if (!fwd_reply_units_valid(*r)) {
+		c->st.rx_malformed++;
+		return;
+	}
+	n = (uint32_t)clu_get_be(r, 1);
+	for (u = 0; u < n; u++)
+		fwd_reply_unit(c, p, h, r, now);
 }
 
 void

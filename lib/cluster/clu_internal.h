@@ -12,7 +12,8 @@
 #define CLU_BATCH_HDR		18	/* base u64, seq u64, count u16 */
 #define CLU_BODY_MAX		(CLU_DGRAM_MAX - CLU_HDR_LEN - CLU_TAG_LEN)
 #define CLU_BATCH_CAP		(CLU_BODY_MAX - CLU_BATCH_HDR)
-#define CLU_FWD_REPLY_HDR	26	/* token, base, seq u64, idx, count u8 */
+#define CLU_FWD_REPLY_HDR	29	/* units u8; token, base, seq u64, idx,
+					 * count u8, len u16 */
 #define CLU_FWD_REPLY_CAP	(CLU_BODY_MAX - CLU_FWD_REPLY_HDR)
 #define CLU_PENDING_MAX		1024	/* forwarded sub-requests in flight */
 #define CLU_HOLD_MAX		256	/* replies waiting for replication */
@@ -186,6 +187,18 @@ struct clu_ahold {
 	struct clu_dgram d;
 };
 
+/* An open FWD or FWD_REPLY datagram (clu_fwdq.c). */
+#define CLU_FWDQ_MAX		16
+struct clu_fwdq {
+	bool used;
+	uint8_t type;
+	uint8_t units;
+	uint16_t peer;		/* slot */
+	uint16_t part;
+	struct clu_wr w;	/* into buf, after the unit count */
+	uint8_t buf[CLU_DGRAM_MAX];
+};
+
 /* A relayed reply held until the change it reports has replicated here. */
 struct clu_hold {
 	bool used;
@@ -243,6 +256,8 @@ struct clu {
 	uint32_t ahold_max, ahold_rr;
 	uint32_t nahold;
 
+	struct clu_fwdq *fwdq;		/* [CLU_FWDQ_MAX], on first use */
+	uint32_t nfwdq, fwdq_rr;
 	struct clu_dgram *sendq;	/* ring of cfg.send_queue */
 	uint32_t sq_head, sq_len;
 	struct clu_reply *replyq;	/* ring of CLU_REPLY_QUEUE */
@@ -385,5 +400,17 @@ void clu_fwd_release_held(struct clu *c, uint64_t now);
 void clu_fwd_free(struct clu *c);
 /* Release owner-held answers whose replicas have acknowledged. */
 void clu_fwd_release_acked(struct clu *c, uint64_t now);
+
+/* clu_fwdq.c */
+/*
+ * A writer positioned for one unit of need bytes in the open datagram of
+ * (type, p, part), the datagram's unit count already raised; NULL when
+ * the send queue has no room for it (the caller answers overloaded).
+ */
+struct clu_wr *clu_fwdq_unit(struct clu *c, uint8_t type,
+		const struct clu_peer *p, uint16_t part, size_t need);
+/* Seal and queue every open datagram (clu_poll_send does, first). */
+void clu_fwdq_close_all(struct clu *c);
+void clu_fwdq_free(struct clu *c);
 
 #endif /* SWARM_CLU_INTERNAL_H */

@@ -479,6 +479,7 @@ clu_destroy(struct clu *c)
 		return;
 	clu_repl_free(c);
 	clu_fwd_free(c);
+	clu_fwdq_free(c);
 	clu_verify_free(c);
 	for (i = 0; i < CLU_PEERS_MAX; i++) {
 		for (uint32_t k = 0; c->peer[i].in != NULL && k < c->nparts; k++)
@@ -1093,8 +1094,15 @@ clu_poll_send(struct clu *c, struct clu_dgram *out, size_t max)
 {
 	size_t n = 0;
 
+	if (c->nfwdq > 0)
+		clu_fwdq_close_all(c);
 	while (n < max && c->sq_len > 0) {
-		out[n++] = c->sendq[c->sq_head];
+		const struct clu_dgram *d = &c->sendq[c->sq_head];
+
+		/* the bytes in use only: most datagrams are short */
+		out[n].dst = d->dst;
+		out[n].len = d->len;
+		memcpy(out[n++].buf, d->buf, d->len);
 		c->sq_head = (c->sq_head + 1) % c->cfg.send_queue;
 		c->sq_len--;
 	}
@@ -1123,7 +1131,11 @@ clu_poll_reply(struct clu *c, struct clu_reply *out, size_t max)
 	size_t n = 0;
 
 	while (n < max && c->rq_len > 0) {
-		out[n++] = c->replyq[c->rq_head];
+		const struct clu_reply *r = &c->replyq[c->rq_head];
+
+		memcpy(out[n].tag, r->tag, CLU_CLIENT_TAG);
+		out[n].len = r->len;
+		memcpy(out[n++].buf, r->buf, r->len);
 		c->rq_head = (c->rq_head + 1) % CLU_REPLY_QUEUE;
 		c->rq_len--;
 	}

@@ -1,7 +1,7 @@
 /*
  * clu_wire.c - envelope header and change records (docs/cluster.md).
  *
- *  header: u16 magic 0x5343, u8 version 3, u8 type, u8 key id, u8 flags,
+ *  header: u16 magic 0x5343, u8 version 5, u8 type, u8 key id, u8 flags,
  *          u16 partition, u16 nparts, u16 0, u32 sender id, u64 epoch,
  *          u64 destination epoch, u64 sequence
  *  record: u8 kind, u8 flags, u8 name_len, u8 meta_len, u8 group_len,

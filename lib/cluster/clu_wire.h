@@ -16,7 +16,7 @@
 #include "tracker.h"
 
 #define CLU_MAGIC		0x5343	/* "SC" */
-#define CLU_VERSION		4	/* 4: keyed BLAKE2b tags (3: HMAC) */
+#define CLU_VERSION		5	/* 5: FWD units; 4: keyed BLAKE2b tags */
 #define CLU_HDR_LEN		40
 #define CLU_HDR_DST_OFF		24	/* dst epoch u64, then seq u64 */
 #define CLU_NO_PART		0xffff

@@ -7,6 +7,9 @@
  * Two nodes on a perfect in-process network; every request is checked
  * for: every op answered exactly once, reply bytes <= EXEC_AMP x request
  * bytes; and that a trusted request (no budget) keeps its full answers.
+ * The same harness checks that the sub-requests of many client requests
+ * to one owner share FWD datagrams (and their answers FWD_REPLY ones),
+ * and that one bad unit makes the whole FWD change nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -316,12 +319,165 @@ test_relayed_replies_keep_the_budget(void **state)
 	assert_true(trk_count(nd[1].t) > n);
 }
 
+/* n names "<prefix>-<i>" owned by node 2 (node 1 forwards their writes). */
+static void
+foreign_many(const char *prefix, char names[][16], size_t n)
+{
+	size_t k = 0;
+	unsigned int i;
+
+	for (i = 0; k < n && i < 100000; i++) {
+		snprintf(names[k], 16, "%s-%u", prefix, i);
+		if (clu_owner_of(nd[0].c, ring_hash_name(names[k],
+				strlen(names[k]))) == 2)
+			k++;
+	}
+	assert_int_equal(k, n);
+}
+
+/* n one-op REGISTER requests to node 0, ids from id0, nothing pumped. */
+static void
+register_each(char names[][16], size_t n, uint64_t id0)
+{
+	uint8_t tag[CLU_CLIENT_TAG] = { 3 }, buf[PROTO_MAX_DGRAM];
+	struct proto_endpoint none = { 0 };
+	struct proto_enc e;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		proto_req_init(&e, buf, sizeof(buf), id0 + i);
+		assert_int_equal(proto_req_add_register(&e, names[i],
+				strlen(names[i]), 500 + i, &none, NULL, 0, 0),
+				0);
+		clu_request(nd[0].c, tag, buf, proto_enc_finish(&e), now_ms);
+	}
+}
+
+/* Node j's queued datagrams into dg (at most 64); how many of type t. */
+static size_t
+take_sends(uint32_t j, size_t *n, uint8_t t)
+{
+	size_t k, of = 0;
+
+	*n = clu_poll_send(nd[j].c, dg, 64);
+	for (k = 0; k < *n; k++)
+		of += dg[k].buf[3] == t;
+	return of;
+}
+
+static void
+deliver(uint32_t from, size_t n)
+{
+	struct mbr_addr src = { IP(from), PORT };
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		clu_receive(nd[dg[k].dst.ip - IP(0)].c, &src, dg[k].buf,
+				dg[k].len, now_ms);
+}
+
+/* The status of each reply of node 0 to ids id0.., in st (count returned). */
+static size_t
+statuses(uint64_t id0, size_t n, uint8_t *st)
+{
+	size_t k, got = 0;
+
+	for (k = 0; k < nrp; k++) {
+		struct proto_reply rr;
+		struct proto_rep rep;
+
+		assert_int_equal(proto_rep_parse(&rep, rp[k].buf, rp[k].len),
+				0);
+		if (rep.req_id < id0 || rep.req_id >= id0 + n)
+			continue;
+		assert_int_equal(proto_rep_next(&rep, &rr), 0);
+		st[rep.req_id - id0] = rr.status;
+		got++;
+	}
+	return got;
+}
+
+#define UNITS	40
+
+static void
+test_fwd_units_share_datagrams(void **state)
+{
+	char names[UNITS][16];
+	uint8_t st[UNITS];
+	struct clu_stats cs;
+	size_t n, fwds, replies, i, before = trk_count(nd[1].t);
+
+	(void)state;
+	foreign_many("u", names, UNITS);
+	run(5);
+	nrp = 0;
+	register_each(names, UNITS, 9000);
+	fwds = take_sends(0, &n, 7 /* CLU_T_FWD */);
+	printf("# %d forwarded requests went in %zu FWD datagrams\n", UNITS,
+			fwds);
+	assert_true(fwds >= 1 && fwds <= 3);
+	clu_get_stats(nd[0].c, &cs);
+	assert_int_equal(cs.fwd_out, UNITS);
+	deliver(0, n);
+	assert_int_equal(trk_count(nd[1].t), before + UNITS);
+	replies = take_sends(1, &n, 8 /* CLU_T_FWD_REPLY */);
+	printf("# their %d answers in %zu FWD_REPLY datagrams\n", UNITS,
+			replies);
+	assert_true(replies >= 1 && replies <= 3);
+	deliver(1, n);
+	run(50);
+	memset(st, 0xff, sizeof(st));
+	assert_int_equal(statuses(9000, UNITS, st), UNITS);
+	for (i = 0; i < UNITS; i++)
+		assert_int_equal(st[i], PROTO_ST_OK);
+	assert_int_equal(trk_count(nd[0].t), trk_count(nd[1].t));
+}
+
+static void
+test_fwd_bad_unit_changes_nothing(void **state)
+{
+	char names[UNITS][16];
+	uint8_t st[UNITS];
+	struct clu_stats before, after;
+	size_t n, fwds, k, i, count = trk_count(nd[1].t);
+
+	(void)state;
+	foreign_many("v", names, UNITS);
+	run(5);
+	nrp = 0;
+	register_each(names, 4, 9100);
+	fwds = take_sends(0, &n, 7);	/* one per partition used */
+	assert_true(fwds >= 1 && fwds <= 2);
+	clu_get_stats(nd[1].c, &before);
+	for (k = 0; k < n; k++)
+		if (dg[k].buf[3] == 7)
+			dg[k].len--;	/* the last unit's request runs short */
+	deliver(0, n);
+	clu_get_stats(nd[1].c, &after);
+	assert_int_equal(after.rx_malformed, before.rx_malformed + fwds);
+	assert_int_equal(after.fwd_in, before.fwd_in);
+	assert_int_equal(trk_count(nd[1].t), count);	/* not even unit 1 */
+	/* the origin cannot know: outcome unknown once fwd_timeout_ms pass */
+	run(1100);
+	memset(st, 0xff, sizeof(st));
+	assert_int_equal(statuses(9100, 4, st), 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(st[i], PROTO_ST_NO_NODE_AVAILABLE);
+	assert_int_equal(trk_count(nd[0].t), count);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 				test_relayed_replies_keep_the_budget, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(
+				test_fwd_units_share_datagrams, setup,
+				teardown),
+		cmocka_unit_test_setup_teardown(
+				test_fwd_bad_unit_changes_nothing, setup,
 				teardown),
 	};
 	int rc;
